@@ -1,0 +1,54 @@
+package dev.whittle.cli;
+
+import dev.whittle.engine.BadInputException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code whittle} command: one subcommand per job; exit 0 on success, 2 on bad input, 1 on an internal failure. */
+@Command(name = "whittle", mixinStandardHelpOptions = true, version = "whittle 0.1.0",
+        description = "Make neural networks smaller while they keep what they know.",
+        subcommands = {TrainCommand.class, EvalCommand.class, InspectCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    static final int BAD_INPUT = 2;
+    static final int INTERNAL = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (used by tests too). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("whittle: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options.");
+            err.flush();
+            return BAD_INPUT;
+        });
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            PrintWriter err = cmd.getErr();
+            if (ex instanceof BadInputException || ex instanceof CommandLine.ParameterException) {
+                err.println("whittle: " + ex.getMessage());
+                err.flush();
+                return BAD_INPUT;
+            }
+            err.println("whittle: internal error: " + ex);
+            ex.printStackTrace(err);
+            err.flush();
+            return INTERNAL;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.whittle.cli;
+
+import dev.whittle.engine.io.Json;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+
+/** Writes a JSON report atomically (temporary file, then rename), so a crash leaves no half report. */
+final class Reports {
+
+    private Reports() {}
+
+    static void write(Path file, Map<String, Object> report) throws IOException {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir != null) Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        try {
+            Files.writeString(tmp, Json.writePretty(report) + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package dev.whittle.engine.io;
+
+import dev.whittle.engine.BadInputException;
+import dev.whittle.engine.NamedTensor;
+import dev.whittle.engine.Tensor;
+import dev.whittle.engine.nn.ArchSpec;
+import dev.whittle.engine.nn.Sequential;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A whittle model as one safetensors file: the state dict as tensors, and in
+ * {@code __metadata__} the architecture spec ({@code whittle.arch}) and per-sample input shape
+ * ({@code whittle.input_shape}) that rebuild the layers, plus whatever the caller records (the
+ * recipe, metrics). Loading rebuilds the model from the spec and checks that every tensor is there
+ * with the expected dtype and shape, and that the file holds nothing else.
+ */
+public final class ModelFile {
+
+    public static final String ARCH_KEY = "whittle.arch";
+    public static final String INPUT_SHAPE_KEY = "whittle.input_shape";
+
+    /** A model read back, with its file's metadata and sizes. */
+    public record Loaded(Sequential model, Map<String, String> metadata, long fileBytes, long headerBytes) {}
+
+    private ModelFile() {}
+
+    /** Writes {@code model} atomically to {@code file}; returns the file's size in bytes. */
+    public static long save(Sequential model, Path file, Map<String, String> extraMetadata) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>(extraMetadata);
+        meta.put(ARCH_KEY, model.arch());
+        meta.put(INPUT_SHAPE_KEY, joinShape(model.inputShape()));
+        List<TensorEntry> entries = new ArrayList<>();
+        for (NamedTensor t : model.stateDict()) {
+            entries.add(TensorEntry.ofFloats(t.name(), t.tensor().data(), t.tensor().shape()));
+        }
+        SafeTensors.write(file, meta, entries);
+        return Files.size(file);
+    }
+
+    /** Reads a model file, validating the container and then the model it describes. */
+    public static Loaded load(Path file) throws IOException, BadInputException {
+        SafeTensorsFile st = SafeTensors.read(file);
+        Map<String, String> meta = st.metadata();
+        String arch = meta.get(ARCH_KEY);
+        if (arch == null) throw new BadInputException(file + ": __metadata__ has no " + ARCH_KEY + "; not a whittle model file");
+        int[] inputShape = parseShape(file, meta.get(INPUT_SHAPE_KEY));
+        Sequential model;
+        try {
+            model = ArchSpec.build(arch, inputShape, 0L);
+        } catch (BadInputException e) {
+            throw new BadInputException(file + ": " + ARCH_KEY + " \"" + arch + "\": " + e.getMessage(), e);
+        }
+        Set<String> expected = new HashSet<>();
+        for (NamedTensor t : model.stateDict()) {
+            expected.add(t.name());
+            TensorEntry e = st.get(t.name());
+            if (e == null) throw new BadInputException(file + ": tensor '" + t.name() + "' is missing (the architecture needs it)");
+            Tensor target = t.tensor();
+            if (e.dtype() != DType.F32) {
+                throw new BadInputException(file + ": tensor '" + t.name() + "' has dtype " + e.dtype() + ", expected F32");
+            }
+            if (!Arrays.equals(e.shape(), target.shape())) {
+                throw new BadInputException(file + ": tensor '" + t.name() + "' has shape " + Arrays.toString(e.shape())
+                        + ", the architecture needs " + Arrays.toString(target.shape()));
+            }
+            float[] values = e.toFloats();
+            System.arraycopy(values, 0, target.data(), 0, values.length);
+        }
+        for (TensorEntry e : st.tensors()) {
+            if (!expected.contains(e.name())) {
+                throw new BadInputException(file + ": tensor '" + e.name() + "' does not belong to architecture \"" + arch + "\"");
+            }
+        }
+        return new Loaded(model, meta, st.fileBytes(), st.headerBytes());
+    }
+
+    static String joinShape(int[] shape) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < shape.length; i++) {
+            if (i > 0) sb.append(',');
+            sb.append(shape[i]);
+        }
+        return sb.toString();
+    }
+
+    private static int[] parseShape(Path file, String text) throws BadInputException {
+        if (text == null || text.isBlank()) throw new BadInputException(file + ": __metadata__ has no " + INPUT_SHAPE_KEY);
+        String[] parts = text.split(",");
+        int[] shape = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                shape[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                shape[i] = -1;
+            }
+            if (shape[i] < 1 || shape[i] > 1 << 20) {
+                throw new BadInputException(file + ": " + INPUT_SHAPE_KEY + " \"" + text + "\" is not a list of positive sizes");
+            }
+        }
+        return shape;
+    }
+}

@@ -1,0 +1,229 @@
+package dev.whittle.engine.nn;
+
+import dev.whittle.engine.Init;
+import dev.whittle.engine.Layer;
+import dev.whittle.engine.Parameter;
+import dev.whittle.engine.Rng;
+import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.FloatKernels;
+import dev.whittle.kernels.Im2col;
+import dev.whittle.kernels.Kernels;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A 2-D convolution over NCHW activations with a square kernel, zero padding and a bias: PyTorch's
+ * {@code nn.Conv2d} with {@code groups=1}, weight stored {@code [out, in, k, k]}.
+ *
+ * <p>Each sample is lowered to one matrix product through im2col (Chellapilla et al. 2006):
+ * with the weight seen as {@code W[out, in*k*k]} and the sample's columns {@code X[in*k*k, oh*ow]},
+ *
+ * <pre>
+ *   forward    Y    = W . X + b           (gemmNN)
+ *   backward   dW^T += X . dY^T           (gemmNN; X rebuilt by im2col rather than kept per sample)
+ *              db   += column sums of dY^T
+ *              dX    = col2im(W^T . dY)   (gemmTN, then col2im)
+ * </pre>
+ *
+ * The weight gradient is formed transposed so that only the small {@code dY} is transposed and
+ * every product is a broadcast GEMM, whose sums run in a fixed order (the dot-product kernels end
+ * in a horizontal vector sum, whose order the JIT may change).
+ *
+ * <p>Samples are spread over the thread pool; every scratch buffer belongs to one part and is
+ * reused across steps. The weight gradient is summed per fixed group of samples and the groups are
+ * added in order, so it is bit-identical whatever the thread count.
+ */
+public final class Conv2d implements Layer {
+
+    private static final FloatKernels K = Kernels.fp32();
+    /** At most this many sample groups share out the weight gradient (enough parts for a big machine). */
+    private static final int MAX_GROUPS = 32;
+    /** ...and their partial weight gradients together stay under this many floats (16 MB). */
+    private static final int PARTIAL_FLOATS = 1 << 22;
+
+    private final int inC, height, width;
+    private final int outC, kernel, stride, pad;
+    private final int outH, outW;
+    private final int plane;   // oh*ow: columns of the lowered product
+    private final int patch;   // in*k*k: rows of the column matrix
+    private final Parameter weight;
+    private final Parameter bias;
+
+    private Tensor input;
+    private Tensor output;
+    private Tensor gradInput;
+    private Scratch[] scratch = new Scratch[0];        // one per part
+    private float[] weightPartials = new float[0];     // one [patch x out] gradient (dW^T) per sample group
+    private float[][] biasPartials = new float[0][];   // one [out] gradient per sample group
+
+    /** A part's working matrices for one sample at a time. */
+    private record Scratch(float[] columns, float[] columnGrads, float[] gradT) {}
+
+    /**
+     * A convolution of {@code inputShape = [channels, height, width]} to {@code outChannels}
+     * channels, initialised as PyTorch does (U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in*k*k).
+     */
+    public Conv2d(int[] inputShape, int outChannels, int kernel, int stride, int pad, Rng rng) {
+        if (inputShape.length != 3) {
+            throw new IllegalArgumentException("conv needs a [channels, height, width] input, got " + Arrays.toString(inputShape));
+        }
+        if (outChannels < 1 || kernel < 1 || stride < 1 || pad < 0) {
+            throw new IllegalArgumentException("conv needs positive out channels, kernel and stride and a non-negative pad, got "
+                    + outChannels + ", " + kernel + ", " + stride + ", " + pad);
+        }
+        this.inC = inputShape[0];
+        this.height = inputShape[1];
+        this.width = inputShape[2];
+        this.outC = outChannels;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.pad = pad;
+        this.outH = Im2col.outputSize(height, kernel, stride, pad);
+        this.outW = Im2col.outputSize(width, kernel, stride, pad);
+        this.plane = outH * outW;
+        this.patch = inC * kernel * kernel;
+        this.weight = new Parameter("weight", Tensor.zeros(outC, inC, kernel, kernel));
+        this.bias = new Parameter("bias", Tensor.zeros(outC));
+        Init.pytorchDefault(weight.value(), patch, rng);
+        Init.pytorchDefault(bias.value(), patch, rng);
+    }
+
+    public int inChannels() {
+        return inC;
+    }
+
+    public int outChannels() {
+        return outC;
+    }
+
+    public int kernelSize() {
+        return kernel;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    public int padding() {
+        return pad;
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    public Parameter bias() {
+        return bias;
+    }
+
+    @Override
+    public Tensor forward(Tensor x, boolean training) {
+        int batch = x.dim(0);
+        input = x;
+        output = Buffers.ensure(output, batch, outC, outH, outW);
+        float[] xd = x.data(), yd = output.data(), w = weight.value().data(), b = bias.value().data();
+        int inSize = inC * height * width, outSize = outC * plane;
+        int parts = Parts.count(batch, flops() / 2);
+        ensureScratch(parts);
+        Parts.run(batch, parts, (part, from, to) -> {
+            float[] cols = scratch[part].columns();
+            for (int s = from; s < to; s++) {
+                int y0 = s * outSize;
+                // start each output row at its bias so the product can accumulate onto it
+                for (int o = 0; o < outC; o++) Arrays.fill(yd, y0 + o * plane, y0 + (o + 1) * plane, b[o]);
+                Im2col.im2col(xd, s * inSize, inC, height, width, kernel, stride, pad, cols, 0);
+                K.gemmNN(outC, plane, patch, w, 0, cols, 0, yd, y0, true);
+            }
+        });
+        return output;
+    }
+
+    @Override
+    public Tensor backward(Tensor gradOut) {
+        int batch = input.dim(0);
+        gradInput = Buffers.ensure(gradInput, batch, inC, height, width);
+        float[] xd = input.data(), gd = gradOut.data(), gxd = gradInput.data(), w = weight.value().data();
+        int inSize = inC * height * width, outSize = outC * plane, wSize = outC * patch;
+        int groups = groups(batch);
+        if (weightPartials.length < groups * wSize) weightPartials = new float[groups * wSize];
+        if (biasPartials.length < groups) biasPartials = new float[groups][outC];
+        float[] wp = weightPartials;
+        float[][] bp = biasPartials;
+        // backward is two products per sample, each the size of forward's (flops()/2 multiply-adds)
+        int parts = Parts.count(groups, flops() * batch / groups);
+        ensureScratch(parts);
+        Parts.run(groups, parts, (part, g0, g1) -> {
+            float[] cols = scratch[part].columns(), dcols = scratch[part].columnGrads(), gT = scratch[part].gradT();
+            for (int g = g0; g < g1; g++) {
+                int first = Parts.start(g, groups, batch), end = Parts.start(g + 1, groups, batch);
+                for (int s = first; s < end; s++) {
+                    boolean accumulate = s > first;
+                    int x0 = s * inSize, y0 = s * outSize;
+                    transpose(gd, y0, outC, plane, gT);
+                    Im2col.im2col(xd, x0, inC, height, width, kernel, stride, pad, cols, 0);
+                    K.gemmNN(patch, outC, plane, cols, 0, gT, 0, wp, g * wSize, accumulate);
+                    K.columnSums(plane, outC, gT, 0, bp[g], accumulate);
+                    K.gemmTN(patch, plane, outC, w, 0, gd, y0, dcols, 0, false);
+                    Arrays.fill(gxd, x0, x0 + inSize, 0f);
+                    Im2col.col2im(dcols, 0, inC, height, width, kernel, stride, pad, gxd, x0);
+                }
+            }
+        });
+        // the groups are fixed by the batch size alone and added in order: no dependence on threads
+        float[] dw = weight.grad().data(), db = bias.grad().data();
+        for (int g = 0; g < groups; g++) {
+            for (int r = 0, at = g * wSize; r < patch; r++) {
+                for (int o = 0; o < outC; o++, at++) dw[o * patch + r] += wp[at];
+            }
+            for (int o = 0; o < outC; o++) db[o] += bp[g][o];
+        }
+        return gradInput;
+    }
+
+    /** {@code dst[cols x rows] = src[rows x cols]^T}, for the source at {@code src[off..]}. */
+    private static void transpose(float[] src, int off, int rows, int cols, float[] dst) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0, from = off + i * cols; j < cols; j++) dst[j * rows + i] = src[from + j];
+        }
+    }
+
+    /** Sample groups for the weight gradient: a function of the batch size and shapes only. */
+    private int groups(int batch) {
+        int byMemory = Math.max(1, PARTIAL_FLOATS / (outC * patch));
+        return Math.max(1, Math.min(batch, Math.min(MAX_GROUPS, byMemory)));
+    }
+
+    private void ensureScratch(int parts) {
+        if (scratch.length >= parts) return;
+        Scratch[] grown = Arrays.copyOf(scratch, parts);
+        for (int p = scratch.length; p < parts; p++) {
+            grown[p] = new Scratch(new float[patch * plane], new float[patch * plane], new float[plane * outC]);
+        }
+        scratch = grown;
+    }
+
+    @Override
+    public int[] inputShape() {
+        return new int[] {inC, height, width};
+    }
+
+    @Override
+    public int[] outputShape() {
+        return new int[] {outC, outH, outW};
+    }
+
+    @Override
+    public String spec() {
+        return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")";
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(weight, bias);
+    }
+
+    @Override
+    public long flops() {
+        return 2L * outC * patch * plane;
+    }
+}

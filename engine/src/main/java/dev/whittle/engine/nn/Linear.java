@@ -1,0 +1,96 @@
+package dev.whittle.engine.nn;
+
+import dev.whittle.engine.Init;
+import dev.whittle.engine.Layer;
+import dev.whittle.engine.Parameter;
+import dev.whittle.engine.Rng;
+import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.FloatKernels;
+import dev.whittle.kernels.Kernels;
+import java.util.List;
+
+/** A fully connected layer, {@code y = x W^T + b}, with W stored {@code [out, in]} as in PyTorch. */
+public final class Linear implements Layer {
+
+    private static final FloatKernels K = Kernels.fp32();
+
+    private final int in;
+    private final int out;
+    private final Parameter weight;
+    private final Parameter bias;
+    private Tensor input;
+    private Tensor output;
+    private Tensor gradInput;
+
+    public Linear(int in, int out, Rng rng) {
+        if (in < 1 || out < 1) throw new IllegalArgumentException("linear needs positive sizes, got " + in + " -> " + out);
+        this.in = in;
+        this.out = out;
+        this.weight = new Parameter("weight", Tensor.zeros(out, in));
+        this.bias = new Parameter("bias", Tensor.zeros(out));
+        Init.pytorchDefault(weight.value(), in, rng);
+        Init.pytorchDefault(bias.value(), in, rng);
+    }
+
+    public int inFeatures() {
+        return in;
+    }
+
+    public int outFeatures() {
+        return out;
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    public Parameter bias() {
+        return bias;
+    }
+
+    @Override
+    public Tensor forward(Tensor x, boolean training) {
+        int batch = x.dim(0);
+        input = x;
+        output = Buffers.ensure(output, batch, out);
+        K.gemmNT(batch, out, in, x.data(), 0, weight.value().data(), 0, output.data(), 0, false);
+        K.addBias(batch, out, bias.value().data(), output.data(), 0);
+        return output;
+    }
+
+    @Override
+    public Tensor backward(Tensor gradOut) {
+        int batch = gradOut.dim(0);
+        // dW += g^T x ; db += column sums of g ; dx = g W
+        K.gemmTN(out, in, batch, gradOut.data(), 0, input.data(), 0, weight.grad().data(), 0, true);
+        K.columnSums(batch, out, gradOut.data(), 0, bias.grad().data(), true);
+        gradInput = Buffers.ensure(gradInput, batch, in);
+        K.gemmNN(batch, in, out, gradOut.data(), 0, weight.value().data(), 0, gradInput.data(), 0, false);
+        return gradInput;
+    }
+
+    @Override
+    public int[] inputShape() {
+        return new int[] {in};
+    }
+
+    @Override
+    public int[] outputShape() {
+        return new int[] {out};
+    }
+
+    @Override
+    public String spec() {
+        return "linear(" + out + ")";
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(weight, bias);
+    }
+
+    @Override
+    public long flops() {
+        return 2L * in * out;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.whittle.engine.nn;
+
+import dev.whittle.engine.Layer;
+import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.Im2col;
+import java.util.Arrays;
+
+/**
+ * Max pooling over {@code k x k} windows of each channel, PyTorch's {@code nn.MaxPool2d} without
+ * padding: output size {@code floor((in - k) / stride) + 1}. Forward remembers where each maximum
+ * was (the first one on a tie, and a NaN wins, as in PyTorch); backward sends each output gradient
+ * there, adding where overlapping windows chose the same pixel.
+ */
+public final class MaxPool2d implements Layer {
+
+    private final int channels, height, width;
+    private final int kernel, stride;
+    private final int outH, outW;
+    private int[] argmax = new int[0];   // per output element: the index of its maximum in the input
+    private Tensor output;
+    private Tensor gradInput;
+
+    public MaxPool2d(int[] inputShape, int kernel, int stride) {
+        if (inputShape.length != 3) {
+            throw new IllegalArgumentException("maxpool needs a [channels, height, width] input, got " + Arrays.toString(inputShape));
+        }
+        this.channels = inputShape[0];
+        this.height = inputShape[1];
+        this.width = inputShape[2];
+        this.kernel = kernel;
+        this.stride = stride;
+        this.outH = Im2col.outputSize(height, kernel, stride, 0);
+        this.outW = Im2col.outputSize(width, kernel, stride, 0);
+    }
+
+    public int kernelSize() {
+        return kernel;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    @Override
+    public Tensor forward(Tensor x, boolean training) {
+        int batch = x.dim(0);
+        output = Buffers.ensure(output, batch, channels, outH, outW);
+        if (argmax.length != output.size()) argmax = new int[output.size()];
+        float[] xd = x.data(), yd = output.data();
+        int[] at = argmax;
+        int planes = batch * channels;
+        Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
+            for (int p = from; p < to; p++) {
+                int in = p * height * width, o = p * outH * outW;
+                for (int oy = 0; oy < outH; oy++) {
+                    for (int ox = 0; ox < outW; ox++, o++) {
+                        int corner = in + oy * stride * width + ox * stride;
+                        int best = corner;
+                        float max = xd[best];
+                        for (int ky = 0; ky < kernel; ky++) {
+                            for (int i = corner + ky * width, e = i + kernel; i < e; i++) {
+                                float v = xd[i];
+                                if (v > max || Float.isNaN(v)) {
+                                    max = v;
+                                    best = i;
+                                }
+                            }
+                        }
+                        yd[o] = max;
+                        at[o] = best;
+                    }
+                }
+            }
+        });
+        return output;
+    }
+
+    @Override
+    public Tensor backward(Tensor gradOut) {
+        int batch = output.dim(0);
+        gradInput = Buffers.ensure(gradInput, batch, channels, height, width);
+        float[] g = gradOut.data(), gi = gradInput.data();
+        int[] at = argmax;
+        int planes = batch * channels, inPlane = height * width, outPlane = outH * outW;
+        // a window's maximum lies in its own channel plane, so planes can be handled in parallel
+        Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
+            Arrays.fill(gi, from * inPlane, to * inPlane, 0f);
+            for (int o = from * outPlane, e = to * outPlane; o < e; o++) gi[at[o]] += g[o];
+        });
+        return gradInput;
+    }
+
+    @Override
+    public int[] inputShape() {
+        return new int[] {channels, height, width};
+    }
+
+    @Override
+    public int[] outputShape() {
+        return new int[] {channels, outH, outW};
+    }
+
+    @Override
+    public String spec() {
+        return "maxpool(" + kernel + (stride != kernel ? "," + stride : "") + ")";
+    }
+
+    /** One comparison per window element. */
+    @Override
+    public long flops() {
+        return (long) channels * outH * outW * kernel * kernel;
+    }
+}

@@ -1,0 +1,90 @@
+package dev.whittle.engine.nn;
+
+import dev.whittle.engine.Layer;
+import dev.whittle.engine.NamedTensor;
+import dev.whittle.engine.Parameter;
+import dev.whittle.engine.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A model: layers applied in order, with the architecture spec that built it and the per-sample
+ * input shape. State-dict names follow PyTorch's {@code nn.Sequential}: {@code "<index>.<name>"}.
+ */
+public final class Sequential {
+
+    private final String arch;
+    private final int[] inputShape;
+    private final List<Layer> layers;
+
+    public Sequential(String arch, int[] inputShape, List<Layer> layers) {
+        this.arch = arch;
+        this.inputShape = inputShape.clone();
+        this.layers = List.copyOf(layers);
+    }
+
+    /** The architecture spec, as given (a preset name or the free form). */
+    public String arch() {
+        return arch;
+    }
+
+    public int[] inputShape() {
+        return inputShape.clone();
+    }
+
+    public int[] outputShape() {
+        return layers.isEmpty() ? inputShape() : layers.getLast().outputShape();
+    }
+
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    public Tensor forward(Tensor x, boolean training) {
+        for (Layer l : layers) x = l.forward(x, training);
+        return x;
+    }
+
+    /** Back-propagates the loss gradient; returns the gradient with respect to the input. */
+    public Tensor backward(Tensor grad) {
+        for (int i = layers.size() - 1; i >= 0; i--) grad = layers.get(i).backward(grad);
+        return grad;
+    }
+
+    public List<Parameter> parameters() {
+        List<Parameter> all = new ArrayList<>();
+        for (Layer l : layers) all.addAll(l.parameters());
+        return Collections.unmodifiableList(all);
+    }
+
+    /** Sets every parameter gradient to zero. */
+    public void zeroGrad() {
+        for (Parameter p : parameters()) p.grad().zero();
+    }
+
+    /** Parameters then buffers of each layer, named {@code "<index>.<name>"}, in layer order. */
+    public List<NamedTensor> stateDict() {
+        List<NamedTensor> state = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            for (Parameter p : l.parameters()) state.add(new NamedTensor(i + "." + p.localName(), p.value()));
+            for (NamedTensor b : l.buffers()) state.add(new NamedTensor(i + "." + b.name(), b.tensor()));
+        }
+        return state;
+    }
+
+    /** The number of trainable scalars. */
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : parameters()) n += p.value().size();
+        return n;
+    }
+
+    /** Forward operations for one sample. */
+    public long flops() {
+        long f = 0;
+        for (Layer l : layers) f += l.flops();
+        return f;
+    }
+}

@@ -1,0 +1,118 @@
+package dev.whittle.engine.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.whittle.engine.Rng;
+import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.Parallel;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class Conv2dTest {
+
+    /** The convolution as its definition's seven loops, in double. */
+    private static double[] naive(Conv2d conv, Tensor x) {
+        int batch = x.dim(0), in = conv.inChannels(), h = x.dim(2), w = x.dim(3);
+        int out = conv.outChannels(), k = conv.kernelSize(), s = conv.stride(), p = conv.padding();
+        int oh = conv.outputShape()[1], ow = conv.outputShape()[2];
+        float[] xd = x.data(), wd = conv.weight().value().data(), bd = conv.bias().value().data();
+        double[] y = new double[batch * out * oh * ow];
+        for (int n = 0; n < batch; n++) {
+            for (int o = 0; o < out; o++) {
+                for (int oy = 0; oy < oh; oy++) {
+                    for (int ox = 0; ox < ow; ox++) {
+                        double sum = bd[o];
+                        for (int c = 0; c < in; c++) {
+                            for (int ky = 0; ky < k; ky++) {
+                                for (int kx = 0; kx < k; kx++) {
+                                    int iy = oy * s - p + ky, ix = ox * s - p + kx;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    sum += (double) wd[((o * in + c) * k + ky) * k + kx] * xd[((n * in + c) * h + iy) * w + ix];
+                                }
+                            }
+                        }
+                        y[((n * out + o) * oh + oy) * ow + ox] = sum;
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void forwardMatchesTheDefinition() {
+        Rng shapes = new Rng(1);
+        long seed = 100;
+        for (int in : new int[] {1, 3, 5}) {
+            for (int out : new int[] {1, 3, 5}) {
+                for (int trial = 0; trial < 3; trial++) {
+                    int k = 1 + shapes.nextInt(5), stride = 1 + shapes.nextInt(3), pad = shapes.nextInt(3);
+                    int h = Math.max(k - 2 * pad, 1) + shapes.nextInt(9), w = Math.max(k - 2 * pad, 1) + shapes.nextInt(9);
+                    int batch = 1 + shapes.nextInt(3);
+                    Conv2d conv = new Conv2d(new int[] {in, h, w}, out, k, stride, pad, new Rng(seed++));
+                    Tensor x = GradientCheck.random(seed++, batch, in, h, w);
+                    Tensor y = conv.forward(x, false);
+                    double[] expected = naive(conv, x);
+                    String what = Arrays.toString(new int[] {batch, in, h, w, out, k, stride, pad});
+                    assertArrayEquals(new int[] {batch, out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1},
+                            y.shape(), what);
+                    for (int i = 0; i < expected.length; i++) {
+                        assertEquals(expected[i], y.data()[i], 1e-5 * (1 + in * k * k), what + " element " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void resultsAreBitIdenticalWhateverTheThreadCount() {
+        int before = Parallel.threads();
+        try {
+            Tensor[] reference = null;
+            for (int threads : new int[] {1, 2, 3, 5}) {
+                Parallel.setThreads(threads);
+                Conv2d conv = new Conv2d(new int[] {3, 12, 12}, 8, 3, 1, 1, new Rng(7));
+                Tensor x = GradientCheck.random(8, 37, 3, 12, 12);
+                Tensor y = conv.forward(x, true).copy();
+                // two backward passes: the second must accumulate onto the first
+                conv.backward(GradientCheck.random(9, 37, 8, 12, 12));
+                Tensor gx = conv.backward(GradientCheck.random(10, 37, 8, 12, 12)).copy();
+                Tensor[] got = {y, gx, conv.weight().grad(), conv.bias().grad()};
+                if (reference == null) reference = got;
+                else for (int i = 0; i < got.length; i++) assertTrue(reference[i].bitEquals(got[i]), threads + " threads, tensor " + i);
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
+    void weightGradientAccumulatesAcrossBackwardCalls() {
+        Conv2d conv = new Conv2d(new int[] {2, 5, 5}, 3, 3, 1, 1, new Rng(11));
+        Tensor x = GradientCheck.random(12, 4, 2, 5, 5), g = GradientCheck.random(13, 4, 3, 5, 5);
+        conv.forward(x, true);
+        conv.backward(g);
+        float[] once = conv.weight().grad().data().clone();
+        conv.backward(g);
+        for (int i = 0; i < once.length; i++) assertEquals(2 * once[i], conv.weight().grad().data()[i], 1e-5f * (1 + Math.abs(once[i])));
+    }
+
+    @Test
+    void shapesSpecFlopsAndInitFollowPyTorch() {
+        Conv2d conv = new Conv2d(new int[] {6, 14, 14}, 16, 5, 1, 0, new Rng(3));
+        assertArrayEquals(new int[] {16, 6, 5, 5}, conv.weight().value().shape());
+        assertArrayEquals(new int[] {16}, conv.bias().value().shape());
+        assertArrayEquals(new int[] {16, 10, 10}, conv.outputShape());
+        assertEquals("conv(16,5)", conv.spec());
+        assertEquals(2L * 16 * 6 * 5 * 5 * 10 * 10, conv.flops());
+        assertEquals("conv(4,3,stride=2,pad=1)", new Conv2d(new int[] {1, 8, 8}, 4, 3, 2, 1, new Rng(1)).spec());
+        double bound = 1 / Math.sqrt(6 * 25);
+        for (float v : conv.weight().value().data()) assertTrue(Math.abs(v) <= bound);
+        for (float v : conv.bias().value().data()) assertTrue(Math.abs(v) <= bound);
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d(new int[] {1, 3, 3}, 2, 5, 1, 0, new Rng(1)));
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d(new int[] {9}, 2, 1, 1, 0, new Rng(1)));
+    }
+}

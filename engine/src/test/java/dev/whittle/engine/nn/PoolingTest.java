@@ -1,0 +1,93 @@
+package dev.whittle.engine.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.Parallel;
+import org.junit.jupiter.api.Test;
+
+/** Pooling against small hand-worked examples. */
+class PoolingTest {
+
+    // one 4x5 channel
+    private static final float[] IMAGE = {
+        1, 2, 0, 3, 9,
+        4, 1, 5, 2, 9,
+        0, 7, 7, 1, 9,
+        3, 2, 6, 8, 9,
+    };
+
+    @Test
+    void maxPoolFloorsTheOutputAndRoutesGradientsToTheMaximum() {
+        MaxPool2d pool = new MaxPool2d(new int[] {1, 4, 5}, 2, 2);
+        assertArrayEquals(new int[] {1, 2, 2}, pool.outputShape()); // the last column is dropped
+        Tensor y = pool.forward(new Tensor(IMAGE.clone(), 1, 1, 4, 5), true);
+        assertArrayEquals(new float[] {4, 5, 7, 8}, y.data());
+        Tensor g = pool.backward(new Tensor(new float[] {1, 2, 3, 4}, 1, 1, 2, 2));
+        float[] expected = new float[20];
+        expected[5] = 1;   // 4 at (1,0)
+        expected[7] = 2;   // 5 at (1,2)
+        expected[11] = 3;  // 7 at (2,1)
+        expected[18] = 4;  // 8 at (3,3)
+        assertArrayEquals(expected, g.data());
+    }
+
+    @Test
+    void overlappingMaxPoolWindowsAddTheirGradients() {
+        MaxPool2d pool = new MaxPool2d(new int[] {1, 4, 5}, 3, 1);
+        Tensor y = pool.forward(new Tensor(IMAGE.clone(), 1, 1, 4, 5), true);
+        assertArrayEquals(new float[] {7, 7, 9, 7, 8, 9}, y.data());
+        Tensor g = pool.backward(new Tensor(new float[] {1, 1, 1, 1, 1, 1}, 1, 1, 2, 3));
+        assertEquals(3f, g.data()[11]); // on the tie of 7s at (2,1) and (2,2) the first wins, in all three windows
+        assertEquals(0f, g.data()[12]);
+        assertEquals(1f, g.data()[18]);
+        assertEquals(1f, g.data()[4]);  // each of the right windows picks the first 9 it scans
+        assertEquals(1f, g.data()[9]);
+        assertEquals(0f, g.data()[14]);
+        assertEquals("maxpool(3,1)", pool.spec());
+    }
+
+    @Test
+    void avgPoolAveragesAndSpreadsEvenly() {
+        AvgPool2d pool = new AvgPool2d(new int[] {1, 4, 5}, 2, 2);
+        Tensor y = pool.forward(new Tensor(IMAGE.clone(), 1, 1, 4, 5), true);
+        assertArrayEquals(new float[] {2, 2.5f, 3, 5.5f}, y.data());
+        Tensor g = pool.backward(new Tensor(new float[] {4, 8, 12, 16}, 1, 1, 2, 2));
+        assertEquals(1f, g.data()[0]);
+        assertEquals(2f, g.data()[8]);
+        assertEquals(0f, g.data()[9]); // the dropped column gets no gradient
+        assertEquals(4f, g.data()[18]);
+        assertEquals("avgpool(2)", pool.spec());
+    }
+
+    @Test
+    void globalAvgPoolGivesAFlatChannelMean() {
+        GlobalAvgPool gap = new GlobalAvgPool(new int[] {2, 2, 2});
+        Tensor y = gap.forward(new Tensor(new float[] {1, 2, 3, 4, -1, -1, -1, 3}, 1, 2, 2, 2), true);
+        assertArrayEquals(new int[] {1, 2}, y.shape());
+        assertArrayEquals(new float[] {2.5f, 0f}, y.data());
+        assertArrayEquals(new float[] {1, 1, 1, 1, 2, 2, 2, 2}, gap.backward(new Tensor(new float[] {4, 8}, 1, 2)).data());
+    }
+
+    @Test
+    void poolingIsBitIdenticalWhateverTheThreadCount() {
+        int before = Parallel.threads();
+        try {
+            Tensor x = GradientCheck.random(1, 16, 8, 28, 28), g = GradientCheck.random(2, 16, 8, 14, 14);
+            Tensor[] reference = null;
+            for (int threads : new int[] {1, 3}) {
+                Parallel.setThreads(threads);
+                MaxPool2d max = new MaxPool2d(new int[] {8, 28, 28}, 2, 2);
+                AvgPool2d avg = new AvgPool2d(new int[] {8, 28, 28}, 3, 2);
+                Tensor[] got = {max.forward(x, true).copy(), max.backward(g).copy(), avg.forward(x, true).copy(),
+                        avg.backward(GradientCheck.random(3, 16, 8, 13, 13)).copy()};
+                if (reference == null) reference = got;
+                else for (int i = 0; i < got.length; i++) assertTrue(reference[i].bitEquals(got[i]), "tensor " + i);
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package dev.whittle.kernels;
+
+/**
+ * The FP32 kernel contract: the handful of dense operations a neural network's forward and
+ * backward passes are made of. Matrices are dense, row-major, addressed by an array and an
+ * offset; leading dimensions are the natural ones (a row of an {@code m x n} matrix is {@code n}
+ * floats).
+ *
+ * <p>Two implementations exist: {@link ScalarFloatKernels}, a few plain loops that say what each
+ * operation computes, and {@link VectorFloatKernels} on the Vector API. {@link Kernels#fp32()}
+ * picks one once at start-up.
+ */
+public interface FloatKernels {
+
+    /** Returns {@code sum_i a[aOff+i] * b[bOff+i]} over {@code n} elements. */
+    float dot(float[] a, int aOff, float[] b, int bOff, int n);
+
+    /** {@code y += alpha * x} over {@code n} elements. */
+    void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n);
+
+    /** {@code C[m x n] (+)= A[m x k] . B[k x n]}; C is overwritten unless {@code accumulate}. */
+    void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                float[] c, int cOff, boolean accumulate);
+
+    /** {@code C[m x n] (+)= A[m x k] . B[n x k]^T} (B stored with its rows as C's columns). */
+    void gemmNT(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                float[] c, int cOff, boolean accumulate);
+
+    /** {@code C[m x n] (+)= A[k x m]^T . B[k x n]} (A stored with its columns as C's rows). */
+    void gemmTN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                float[] c, int cOff, boolean accumulate);
+
+    /** {@code y[m] (+)= A[m x n] . x[n]}. */
+    void gemv(int m, int n, float[] a, int aOff, float[] x, int xOff,
+              float[] y, int yOff, boolean accumulate);
+
+    /** Adds {@code bias[j]} to every element of column {@code j} of {@code c[rows x cols]}. */
+    void addBias(int rows, int cols, float[] bias, float[] c, int cOff);
+
+    /** {@code dst[j] (+)= sum_i src[i][j]} for a {@code rows x cols} matrix (the bias gradient). */
+    void columnSums(int rows, int cols, float[] src, int srcOff, float[] dst, boolean accumulate);
+
+    /** {@code y = max(x, 0)}; {@code x} and {@code y} may be the same array. */
+    void relu(float[] x, float[] y, int n);
+
+    /** {@code gradIn = x > 0 ? gradOut : 0}, where {@code x} is the ReLU's input. */
+    void reluBackward(float[] x, float[] gradOut, float[] gradIn, int n);
+
+    /** Row-wise softmax of a {@code rows x cols} matrix, shifted by the row maximum for stability. */
+    void softmax(int rows, int cols, float[] x, float[] y);
+
+    /** Row-wise {@code log(softmax(x))}, computed as {@code x - max - log(sum(exp(x - max)))}. */
+    void logSoftmax(int rows, int cols, float[] x, float[] y);
+}

@@ -1,0 +1,113 @@
+package dev.whittle.kernels;
+
+import java.util.Arrays;
+
+/**
+ * Lowers a 2-D convolution to a matrix product (Chellapilla et al. 2006): {@link #im2col} copies
+ * every {@code k x k} receptive field of one {@code [channels, height, width]} image into a
+ * column, so that the weights seen as a {@code [out, channels*k*k]} matrix times the columns
+ * {@code [channels*k*k, oh*ow]} is the convolution's output. {@link #col2im} is its adjoint and
+ * carries column gradients back onto the pixels they came from.
+ *
+ * <pre>
+ *   cols[(c*k + ky)*k + kx][oy*ow + ox] = x[c][oy*stride - pad + ky][ox*stride - pad + kx]
+ *                                         (0 where that pixel lies in the zero padding)
+ * </pre>
+ *
+ * Zero padding is never tested per element: for each kernel offset the loops first work out the
+ * range of output rows and columns whose pixel lies inside the image, fill the rest with zeros and
+ * copy the inside with a plain (for stride 1, bulk) copy.
+ */
+public final class Im2col {
+
+    private Im2col() {}
+
+    /** The number of window positions along one axis: {@code floor((in + 2 pad - kernel) / stride) + 1}. */
+    public static int outputSize(int in, int kernel, int stride, int pad) {
+        if (kernel < 1 || stride < 1 || pad < 0 || in + 2 * pad < kernel) {
+            throw new IllegalArgumentException("no window fits: input " + in + ", kernel " + kernel
+                    + ", stride " + stride + ", pad " + pad);
+        }
+        return (in + 2 * pad - kernel) / stride + 1;
+    }
+
+    /**
+     * Writes the {@code [channels*k*k, oh*ow]} column matrix of the image at {@code x[xOff..]}
+     * into {@code cols[colsOff..]}, overwriting it.
+     */
+    public static void im2col(float[] x, int xOff, int channels, int height, int width,
+                              int kernel, int stride, int pad, float[] cols, int colsOff) {
+        int oh = outputSize(height, kernel, stride, pad), ow = outputSize(width, kernel, stride, pad);
+        int plane = oh * ow;
+        int row = colsOff;
+        for (int c = 0; c < channels; c++) {
+            int image = xOff + c * height * width;
+            for (int ky = 0; ky < kernel; ky++) {
+                int oy0 = firstInside(ky, stride, pad, oh), oy1 = endInside(height, ky, stride, pad, oh, oy0);
+                for (int kx = 0; kx < kernel; kx++, row += plane) {
+                    int ox0 = firstInside(kx, stride, pad, ow), ox1 = endInside(width, kx, stride, pad, ow, ox0);
+                    // rows of output positions whose window row falls in the top or bottom padding
+                    Arrays.fill(cols, row, row + oy0 * ow, 0f);
+                    Arrays.fill(cols, row + oy1 * ow, row + plane, 0f);
+                    for (int oy = oy0; oy < oy1; oy++) {
+                        int dst = row + oy * ow;
+                        // pixel of output column ox is src + ox*stride
+                        int src = image + (oy * stride - pad + ky) * width - pad + kx;
+                        Arrays.fill(cols, dst, dst + ox0, 0f);
+                        if (stride == 1) {
+                            // guarded: for an empty range src + ox0 may point outside x, which arraycopy rejects
+                            if (ox1 > ox0) System.arraycopy(x, src + ox0, cols, dst + ox0, ox1 - ox0);
+                        } else {
+                            for (int ox = ox0; ox < ox1; ox++) cols[dst + ox] = x[src + ox * stride];
+                        }
+                        Arrays.fill(cols, dst + ox1, dst + ow, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The adjoint of {@link #im2col}: adds each entry of the column matrix at {@code cols[colsOff..]}
+     * onto the pixel of {@code x[xOff..]} it was copied from (entries from the padding are dropped).
+     * Accumulates, so clear {@code x} first for a plain gradient.
+     */
+    public static void col2im(float[] cols, int colsOff, int channels, int height, int width,
+                              int kernel, int stride, int pad, float[] x, int xOff) {
+        int oh = outputSize(height, kernel, stride, pad), ow = outputSize(width, kernel, stride, pad);
+        int plane = oh * ow;
+        int row = colsOff;
+        for (int c = 0; c < channels; c++) {
+            int image = xOff + c * height * width;
+            for (int ky = 0; ky < kernel; ky++) {
+                int oy0 = firstInside(ky, stride, pad, oh), oy1 = endInside(height, ky, stride, pad, oh, oy0);
+                for (int kx = 0; kx < kernel; kx++, row += plane) {
+                    int ox0 = firstInside(kx, stride, pad, ow), ox1 = endInside(width, kx, stride, pad, ow, ox0);
+                    for (int oy = oy0; oy < oy1; oy++) {
+                        int from = row + oy * ow;
+                        int dst = image + (oy * stride - pad + ky) * width - pad + kx;
+                        if (stride == 1) {
+                            // contiguous on both sides: a loop the JIT vectorises
+                            for (int ox = ox0; ox < ox1; ox++) x[dst + ox] += cols[from + ox];
+                        } else {
+                            for (int ox = ox0; ox < ox1; ox++) x[dst + ox * stride] += cols[from + ox];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The first output position {@code o} whose pixel {@code o*stride - pad + offset} is {@code >= 0}, at most {@code out}. */
+    private static int firstInside(int offset, int stride, int pad, int out) {
+        int need = pad - offset;
+        return need <= 0 ? 0 : Math.min(out, (need + stride - 1) / stride);
+    }
+
+    /** One past the last output position whose pixel is {@code < size}, at least {@code first}. */
+    private static int endInside(int size, int offset, int stride, int pad, int out, int first) {
+        int last = size - 1 + pad - offset; // o*stride must not exceed this
+        if (last < 0) return first;
+        return Math.max(first, Math.min(out, last / stride + 1));
+    }
+}

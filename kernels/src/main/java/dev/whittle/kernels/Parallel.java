@@ -1,0 +1,99 @@
+package dev.whittle.kernels;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The one fixed thread pool every kernel shares. Work is split into contiguous ranges, one per
+ * thread; a kernel computes each output element the same way whichever range it falls in, so
+ * results do not depend on the thread count.
+ */
+public final class Parallel {
+
+    /** A body that handles the half-open range {@code [from, to)}. */
+    @FunctionalInterface
+    public interface RangeTask {
+        void run(int from, int to);
+    }
+
+    private static volatile int threads = Runtime.getRuntime().availableProcessors();
+    private static ExecutorService pool;
+    private static final ThreadLocal<Boolean> IN_WORKER = ThreadLocal.withInitial(() -> false);
+
+    private Parallel() {}
+
+    /** The number of threads kernels split their work over. */
+    public static int threads() {
+        return threads;
+    }
+
+    /** Sets the number of threads (at least 1); the pool is rebuilt on next use. */
+    public static synchronized void setThreads(int n) {
+        if (n < 1) throw new IllegalArgumentException("threads must be >= 1, got " + n);
+        if (n != threads && pool != null) {
+            pool.shutdown();
+            pool = null;
+        }
+        threads = n;
+    }
+
+    private static synchronized ExecutorService pool() {
+        if (pool == null) {
+            pool = Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(() -> {
+                    IN_WORKER.set(true);
+                    r.run();
+                }, "whittle-kernel");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return pool;
+    }
+
+    /**
+     * Runs {@code task} over {@code [0, n)} split into at most {@link #threads()} contiguous
+     * ranges whose boundaries are multiples of {@code grain} (except the last). Runs inline when
+     * there is one thread, one range, or the caller is already a pool worker.
+     */
+    public static void forRange(int n, int grain, RangeTask task) {
+        int t = threads;
+        int units = (n + grain - 1) / grain;
+        if (t == 1 || units <= 1 || IN_WORKER.get()) {
+            task.run(0, n);
+            return;
+        }
+        int parts = Math.min(t, units);
+        ExecutorService exec = pool();
+        @SuppressWarnings("unchecked")
+        Future<?>[] futures = new Future<?>[parts - 1];
+        int from = 0;
+        int[] bounds = new int[parts + 1];
+        for (int i = 0; i < parts; i++) {
+            bounds[i] = from;
+            int take = units / parts + (i < units % parts ? 1 : 0);
+            from = Math.min(n, from + take * grain);
+        }
+        bounds[parts] = n;
+        for (int i = 1; i < parts; i++) {
+            int lo = bounds[i], hi = bounds[i + 1];
+            futures[i - 1] = exec.submit(() -> task.run(lo, hi));
+        }
+        task.run(bounds[0], bounds[1]);
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a kernel", e);
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof RuntimeException re) throw re;
+                if (cause instanceof Error err) throw err;
+                throw new IllegalStateException(cause);
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.whittle.kernels;
+
+/** The scalar twin of every FP32 kernel: the arithmetic as written in a textbook. */
+public final class ScalarFloatKernels implements FloatKernels {
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    @Override
+    public void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                       float[] c, int cOff, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = accumulate ? c[cOff + i * n + j] : 0f;
+                for (int p = 0; p < k; p++) s += a[aOff + i * k + p] * b[bOff + p * n + j];
+                c[cOff + i * n + j] = s;
+            }
+        }
+    }
+
+    @Override
+    public void gemmNT(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                       float[] c, int cOff, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = accumulate ? c[cOff + i * n + j] : 0f;
+                for (int p = 0; p < k; p++) s += a[aOff + i * k + p] * b[bOff + j * k + p];
+                c[cOff + i * n + j] = s;
+            }
+        }
+    }
+
+    @Override
+    public void gemmTN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                       float[] c, int cOff, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = accumulate ? c[cOff + i * n + j] : 0f;
+                for (int p = 0; p < k; p++) s += a[aOff + p * m + i] * b[bOff + p * n + j];
+                c[cOff + i * n + j] = s;
+            }
+        }
+    }
+
+    @Override
+    public void gemv(int m, int n, float[] a, int aOff, float[] x, int xOff,
+                     float[] y, int yOff, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            float s = accumulate ? y[yOff + i] : 0f;
+            for (int j = 0; j < n; j++) s += a[aOff + i * n + j] * x[xOff + j];
+            y[yOff + i] = s;
+        }
+    }
+
+    @Override
+    public void addBias(int rows, int cols, float[] bias, float[] c, int cOff) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) c[cOff + i * cols + j] += bias[j];
+        }
+    }
+
+    @Override
+    public void columnSums(int rows, int cols, float[] src, int srcOff, float[] dst, boolean accumulate) {
+        for (int j = 0; j < cols; j++) {
+            float s = accumulate ? dst[j] : 0f;
+            for (int i = 0; i < rows; i++) s += src[srcOff + i * cols + j];
+            dst[j] = s;
+        }
+    }
+
+    @Override
+    public void relu(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) y[i] = Math.max(x[i], 0f);
+    }
+
+    @Override
+    public void reluBackward(float[] x, float[] gradOut, float[] gradIn, int n) {
+        for (int i = 0; i < n; i++) gradIn[i] = x[i] > 0f ? gradOut[i] : 0f;
+    }
+
+    @Override
+    public void softmax(int rows, int cols, float[] x, float[] y) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
+            float sum = 0f;
+            for (int j = 0; j < cols; j++) {
+                y[o + j] = (float) Math.exp(x[o + j] - max);
+                sum += y[o + j];
+            }
+            for (int j = 0; j < cols; j++) y[o + j] /= sum;
+        }
+    }
+
+    @Override
+    public void logSoftmax(int rows, int cols, float[] x, float[] y) {
+        for (int r = 0; r < rows; r++) {
+            int o = r * cols;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
+            float sum = 0f;
+            for (int j = 0; j < cols; j++) sum += (float) Math.exp(x[o + j] - max);
+            float logSum = (float) Math.log(sum);
+            for (int j = 0; j < cols; j++) y[o + j] = x[o + j] - max - logSum;
+        }
+    }
+}

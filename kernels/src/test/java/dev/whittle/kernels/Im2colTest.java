@@ -1,0 +1,94 @@
+package dev.whittle.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** Holds im2col to its definition and col2im to being its adjoint, over random shapes. */
+class Im2colTest {
+
+    private static float[] random(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextDouble() * 2 - 1);
+        return a;
+    }
+
+    /** A random geometry {channels, height, width, kernel, stride, pad} in which at least one window fits. */
+    private static int[] randomGeometry(SplittableRandom r) {
+        while (true) {
+            int c = 1 + r.nextInt(4), h = 1 + r.nextInt(9), w = 1 + r.nextInt(9);
+            int k = 1 + r.nextInt(5), s = 1 + r.nextInt(3), p = r.nextInt(3);
+            if (k <= h + 2 * p && k <= w + 2 * p) return new int[] {c, h, w, k, s, p};
+        }
+    }
+
+    @Test
+    void im2colMatchesItsDefinition() {
+        SplittableRandom r = new SplittableRandom(1);
+        for (int trial = 0; trial < 300; trial++) {
+            int[] g = randomGeometry(r);
+            int c = g[0], h = g[1], w = g[2], k = g[3], s = g[4], p = g[5];
+            int oh = Im2col.outputSize(h, k, s, p), ow = Im2col.outputSize(w, k, s, p);
+            float[] x = random(r, 3 + c * h * w);
+            float[] cols = random(r, 5 + c * k * k * oh * ow); // stale contents must be overwritten
+            Im2col.im2col(x, 3, c, h, w, k, s, p, cols, 5);
+            for (int ci = 0; ci < c; ci++) {
+                for (int ky = 0; ky < k; ky++) {
+                    for (int kx = 0; kx < k; kx++) {
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < ow; ox++) {
+                                int iy = oy * s - p + ky, ix = ox * s - p + kx;
+                                boolean inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                                float expected = inside ? x[3 + (ci * h + iy) * w + ix] : 0f;
+                                int at = 5 + ((ci * k + ky) * k + kx) * oh * ow + oy * ow + ox;
+                                assertEquals(expected, cols[at], 0f, () -> "geometry " + Arrays.toString(g));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void col2imIsTheAdjointOfIm2col() {
+        // <im2col(x), y> == <x, col2im(y)> for all x, y: the defining property of a gradient
+        SplittableRandom r = new SplittableRandom(2);
+        for (int trial = 0; trial < 300; trial++) {
+            int[] g = randomGeometry(r);
+            int c = g[0], h = g[1], w = g[2], k = g[3], s = g[4], p = g[5];
+            int n = c * k * k * Im2col.outputSize(h, k, s, p) * Im2col.outputSize(w, k, s, p);
+            float[] x = random(r, c * h * w), y = random(r, n);
+            float[] cols = new float[n];
+            Im2col.im2col(x, 0, c, h, w, k, s, p, cols, 0);
+            float[] back = new float[c * h * w];
+            Im2col.col2im(y, 0, c, h, w, k, s, p, back, 0);
+            double left = 0, right = 0;
+            for (int i = 0; i < n; i++) left += (double) cols[i] * y[i];
+            for (int i = 0; i < x.length; i++) right += (double) x[i] * back[i];
+            assertEquals(left, right, 1e-4 * (1 + Math.abs(left)), () -> "geometry " + Arrays.toString(g));
+        }
+    }
+
+    @Test
+    void col2imAccumulatesAtAnOffset() {
+        float[] cols = {1, 2, 3, 4};  // 1 channel, 2x2 image, kernel 1: cols is the image itself
+        float[] x = {9, 10, 10, 10, 10};
+        Im2col.col2im(cols, 0, 1, 2, 2, 1, 1, 0, x, 1);
+        assertEquals(9f, x[0]);
+        assertEquals(11f, x[1]);
+        assertEquals(14f, x[4]);
+    }
+
+    @Test
+    void outputSizeFloorsAndRejectsWindowsThatDoNotFit() {
+        assertEquals(28, Im2col.outputSize(28, 5, 1, 2));
+        assertEquals(3, Im2col.outputSize(7, 2, 2, 0));
+        assertEquals(4, Im2col.outputSize(7, 3, 2, 1));
+        assertThrows(IllegalArgumentException.class, () -> Im2col.outputSize(3, 5, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> Im2col.outputSize(3, 1, 0, 0));
+    }
+}
