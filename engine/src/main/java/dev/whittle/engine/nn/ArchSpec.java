@@ -167,6 +167,12 @@ public final class ArchSpec {
                 int stride = atLeast(t, in, "stride", t.options().getOrDefault("stride", "1"), 1);
                 int pad = atLeast(t, in, "pad", t.options().getOrDefault("pad", "0"), 0);
                 windowFits(t, in, k, pad);
+                // in double: a hostile spec could overflow even a long here
+                double positions = (double) ((in[1] + 2L * pad - k) / stride + 1) * ((in[2] + 2L * pad - k) / stride + 1);
+                double patch = (double) in[0] * k * k;
+                fits(t, in, "its weight", out * patch);
+                fits(t, in, "its output", out * positions);
+                fits(t, in, "its im2col matrix", patch * positions);
                 yield List.of(new Conv2d(in, out, k, stride, pad, master.split()));
             }
             case "maxpool", "avgpool" -> {
@@ -223,6 +229,14 @@ public final class ArchSpec {
         if (k > h || k > w) {
             throw new BadInputException(where(t, in) + ": kernel " + k + "x" + k + " is larger than the "
                     + (pad > 0 ? "padded input " : "input ") + h + "x" + w);
+        }
+    }
+
+    /** Rejects a tensor of more elements than a Java array holds, before anything is allocated. */
+    private static void fits(Token t, int[] in, String what, double elements) throws BadInputException {
+        if (elements > Integer.MAX_VALUE - 8) {
+            throw new BadInputException(where(t, in) + ": " + what + " would hold " + String.format(java.util.Locale.ROOT, "%.3g", elements)
+                    + " values, more than a Java array can");
         }
     }
 

@@ -49,16 +49,18 @@ public final class AvgPool2d implements Layer {
         int planes = batch * channels;
         Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
             for (int p = from; p < to; p++) {
-                int in = p * height * width, o = p * outH * outW;
                 for (int oy = 0; oy < outH; oy++) {
-                    for (int ox = 0; ox < outW; ox++, o++) {
-                        int corner = in + oy * stride * width + ox * stride;
-                        float sum = 0f;
-                        for (int ky = 0; ky < kernel; ky++) {
-                            for (int i = corner + ky * width, e = i + kernel; i < e; i++) sum += xd[i];
+                    int corner = p * height * width + oy * stride * width, o = (p * outH + oy) * outW;
+                    Arrays.fill(yd, o, o + outW, 0f);
+                    // one kernel offset at a time across the output row: long inner loops instead
+                    // of k-long ones, and each output still sums its window in (ky, kx) order
+                    for (int ky = 0; ky < kernel; ky++) {
+                        for (int kx = 0; kx < kernel; kx++) {
+                            int first = corner + ky * width + kx;
+                            for (int ox = 0; ox < outW; ox++) yd[o + ox] += xd[first + ox * stride];
                         }
-                        yd[o] = sum / area;
                     }
+                    for (int ox = 0; ox < outW; ox++) yd[o + ox] /= area;
                 }
             }
         });
@@ -74,13 +76,12 @@ public final class AvgPool2d implements Layer {
         Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
             Arrays.fill(gi, from * height * width, to * height * width, 0f);
             for (int p = from; p < to; p++) {
-                int in = p * height * width, o = p * outH * outW;
                 for (int oy = 0; oy < outH; oy++) {
-                    for (int ox = 0; ox < outW; ox++, o++) {
-                        int corner = in + oy * stride * width + ox * stride;
-                        float share = g[o] / area;
-                        for (int ky = 0; ky < kernel; ky++) {
-                            for (int i = corner + ky * width, e = i + kernel; i < e; i++) gi[i] += share;
+                    int corner = p * height * width + oy * stride * width, o = (p * outH + oy) * outW;
+                    for (int ky = 0; ky < kernel; ky++) {
+                        for (int kx = 0; kx < kernel; kx++) {
+                            int first = corner + ky * width + kx;
+                            for (int ox = 0; ox < outW; ox++) gi[first + ox * stride] += g[o + ox] / area;
                         }
                     }
                 }

@@ -8,8 +8,8 @@ import java.util.Arrays;
 /**
  * Max pooling over {@code k x k} windows of each channel, PyTorch's {@code nn.MaxPool2d} without
  * padding: output size {@code floor((in - k) / stride) + 1}. Forward remembers where each maximum
- * was (the first one on a tie, and a NaN wins, as in PyTorch); backward sends each output gradient
- * there, adding where overlapping windows chose the same pixel.
+ * was (the first in scan order on a tie, and a NaN wins, as in PyTorch); backward sends each output
+ * gradient there, adding where overlapping windows chose the same pixel.
  */
 public final class MaxPool2d implements Layer {
 
@@ -50,29 +50,42 @@ public final class MaxPool2d implements Layer {
         int[] at = argmax;
         int planes = batch * channels;
         Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
+            int[] best = new int[outW]; // order key of each output's maximum so far, for one output row
             for (int p = from; p < to; p++) {
-                int in = p * height * width, o = p * outH * outW;
                 for (int oy = 0; oy < outH; oy++) {
-                    for (int ox = 0; ox < outW; ox++, o++) {
-                        int corner = in + oy * stride * width + ox * stride;
-                        int best = corner;
-                        float max = xd[best];
-                        for (int ky = 0; ky < kernel; ky++) {
-                            for (int i = corner + ky * width, e = i + kernel; i < e; i++) {
-                                float v = xd[i];
-                                if (v > max || Float.isNaN(v)) {
-                                    max = v;
-                                    best = i;
-                                }
+                    int corner = p * height * width + oy * stride * width, o = (p * outH + oy) * outW;
+                    for (int ox = 0; ox < outW; ox++) {
+                        best[ox] = orderKey(xd[corner + ox * stride]);
+                        at[o + ox] = corner + ox * stride;
+                    }
+                    // one kernel offset at a time across the whole output row: long loops, and the
+                    // running maximum is chosen by masks, as random data makes a branch a coin toss
+                    for (int ky = 0; ky < kernel; ky++) {
+                        for (int kx = 0; kx < kernel; kx++) {
+                            if (ky == 0 && kx == 0) continue;
+                            int first = corner + ky * width + kx;
+                            for (int ox = 0; ox < outW; ox++) {
+                                int i = first + ox * stride, key = orderKey(xd[i]), max = best[ox];
+                                int larger = (int) (((long) max - key) >> 63); // all ones when key > max
+                                best[ox] = max ^ ((max ^ key) & larger);
+                                at[o + ox] ^= (at[o + ox] ^ i) & larger;
                             }
                         }
-                        yd[o] = max;
-                        at[o] = best;
                     }
+                    for (int ox = 0; ox < outW; ox++) yd[o + ox] = xd[at[o + ox]];
                 }
             }
         });
         return output;
+    }
+
+    /**
+     * An int ordered as the floats are, except that -0 sorts below +0 and every NaN above +infinity
+     * (so a NaN in a window wins and propagates, as in PyTorch).
+     */
+    private static int orderKey(float v) {
+        int bits = Float.floatToIntBits(v); // NaNs come out as one positive pattern
+        return bits ^ ((bits >> 31) & 0x7fffffff);
     }
 
     @Override

@@ -104,5 +104,6 @@ class ArchSpecConvTest {
         rejected("leakyrelu(steep)", MNIST, "leakyrelu(steep)", "slope");
         rejected("tanh(2)", MNIST, "tanh(2)");
         rejected("conv(6,3) swish", MNIST, "swish", "unknown layer");
+        rejected("conv(100000,200)", new int[] {1000, 200, 200}, "conv(100000,200)", "weight");
     }
 }

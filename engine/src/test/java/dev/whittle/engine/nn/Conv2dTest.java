@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Rng;
 import dev.whittle.engine.Tensor;
 import dev.whittle.kernels.Parallel;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class Conv2dTest {
@@ -72,7 +75,8 @@ class Conv2dTest {
         int before = Parallel.threads();
         try {
             Tensor[] reference = null;
-            for (int threads : new int[] {1, 2, 3, 5}) {
+            // the last run repeats the first once the JIT has compiled everything
+            for (int threads : new int[] {1, 2, 3, 5, 1}) {
                 Parallel.setThreads(threads);
                 Conv2d conv = new Conv2d(new int[] {3, 12, 12}, 8, 3, 1, 1, new Rng(7));
                 Tensor x = GradientCheck.random(8, 37, 3, 12, 12);
@@ -83,6 +87,26 @@ class Conv2dTest {
                 Tensor[] got = {y, gx, conv.weight().grad(), conv.bias().grad()};
                 if (reference == null) reference = got;
                 else for (int i = 0; i < got.length; i++) assertTrue(reference[i].bitEquals(got[i]), threads + " threads, tensor " + i);
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
+    void aLenet5StepIsBitIdenticalWhateverTheThreadCount() throws Exception {
+        int before = Parallel.threads();
+        try {
+            List<Tensor> reference = null;
+            for (int threads : new int[] {1, 2, 1}) {
+                Parallel.setThreads(threads);
+                Sequential m = ArchSpec.build("lenet5", new int[] {1, 28, 28}, 5);
+                Tensor y = m.forward(GradientCheck.random(6, 24, 1, 28, 28), true).copy();
+                m.backward(GradientCheck.random(7, 24, 10));
+                List<Tensor> got = new ArrayList<>(List.of(y));
+                for (Parameter p : m.parameters()) got.add(p.grad());
+                if (reference == null) reference = got;
+                else for (int i = 0; i < got.size(); i++) assertTrue(reference.get(i).bitEquals(got.get(i)), threads + " threads, tensor " + i);
             }
         } finally {
             Parallel.setThreads(before);

@@ -50,6 +50,17 @@ class PoolingTest {
     }
 
     @Test
+    void aNaNInAMaxPoolWindowPropagates() {
+        MaxPool2d pool = new MaxPool2d(new int[] {1, 2, 4}, 2, 2);
+        float[] x = {-1, Float.NaN, Float.NEGATIVE_INFINITY, -3, 5, 2, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        Tensor y = pool.forward(new Tensor(x, 1, 1, 2, 4), true);
+        assertTrue(Float.isNaN(y.data()[0]));
+        assertEquals(-3f, y.data()[1]);
+        Tensor g = pool.backward(new Tensor(new float[] {1, 2}, 1, 1, 1, 2));
+        assertArrayEquals(new float[] {0, 1, 0, 2, 0, 0, 0, 0}, g.data());
+    }
+
+    @Test
     void avgPoolAveragesAndSpreadsEvenly() {
         AvgPool2d pool = new AvgPool2d(new int[] {1, 4, 5}, 2, 2);
         Tensor y = pool.forward(new Tensor(IMAGE.clone(), 1, 1, 4, 5), true);
