@@ -42,6 +42,14 @@ public interface Layer {
         return List.of();
     }
 
+    /**
+     * Tells the layer whether {@link #backward} must return the input gradient. A model's first
+     * trainable layer is told no (nothing uses the gradient with respect to the data, and for a
+     * first convolution it is half the backward work); a layer that cannot skip it ignores this.
+     * When not needed, {@code backward} may return {@code null}.
+     */
+    default void setInputGradientNeeded(boolean needed) {}
+
     /** Multiply-adds counted as two operations, for one sample's forward pass. */
     default long flops() {
         return 0;

@@ -52,6 +52,7 @@ public final class Conv2d implements Layer {
     private Tensor input;
     private Tensor output;
     private Tensor gradInput;
+    private boolean inputGradientNeeded = true;
     private Scratch[] scratch = new Scratch[0];        // one per part
     private float[] weightPartials = new float[0];     // one [patch x out] gradient (dW^T) per sample group
     private float[][] biasPartials = new float[0][];   // one [out] gradient per sample group
@@ -141,8 +142,8 @@ public final class Conv2d implements Layer {
     @Override
     public Tensor backward(Tensor gradOut) {
         int batch = input.dim(0);
-        gradInput = Buffers.ensure(gradInput, batch, inC, height, width);
-        float[] xd = input.data(), gd = gradOut.data(), gxd = gradInput.data(), w = weight.value().data();
+        if (inputGradientNeeded) gradInput = Buffers.ensure(gradInput, batch, inC, height, width);
+        float[] xd = input.data(), gd = gradOut.data(), gxd = inputGradientNeeded ? gradInput.data() : null, w = weight.value().data();
         int inSize = inC * height * width, outSize = outC * plane, wSize = outC * patch;
         int groups = groups(batch);
         if (weightPartials.length < groups * wSize) weightPartials = new float[groups * wSize];
@@ -163,6 +164,7 @@ public final class Conv2d implements Layer {
                     Im2col.im2col(xd, x0, inC, height, width, kernel, stride, pad, cols, 0);
                     K.gemmNN(patch, outC, plane, cols, 0, gT, 0, wp, g * wSize, accumulate);
                     K.columnSums(plane, outC, gT, 0, bp[g], accumulate);
+                    if (gxd == null) continue;
                     K.gemmTN(patch, plane, outC, w, 0, gd, y0, dcols, 0, false);
                     Arrays.fill(gxd, x0, x0 + inSize, 0f);
                     Im2col.col2im(dcols, 0, inC, height, width, kernel, stride, pad, gxd, x0);
@@ -179,7 +181,7 @@ public final class Conv2d implements Layer {
             for (int o = 0; o < outC; o++, at++) dw[o * patch + r] += wp[at];
         }
         for (int o = 0; o < outC; o++) db[o] += bp[0][o];
-        return gradInput;
+        return inputGradientNeeded ? gradInput : null;
     }
 
     /** {@code dst[cols x rows] = src[rows x cols]^T}, for the source at {@code src[off..]}. */
@@ -202,6 +204,11 @@ public final class Conv2d implements Layer {
             grown[p] = new Scratch(new float[patch * plane], new float[patch * plane], new float[plane * outC]);
         }
         scratch = grown;
+    }
+
+    @Override
+    public void setInputGradientNeeded(boolean needed) {
+        inputGradientNeeded = needed;
     }
 
     @Override

@@ -21,6 +21,7 @@ public final class Linear implements Layer {
     private Tensor input;
     private Tensor output;
     private Tensor gradInput;
+    private boolean inputGradientNeeded = true;
 
     public Linear(int in, int out, Rng rng) {
         if (in < 1 || out < 1) throw new IllegalArgumentException("linear needs positive sizes, got " + in + " -> " + out);
@@ -64,9 +65,15 @@ public final class Linear implements Layer {
         // dW += g^T x ; db += column sums of g ; dx = g W
         K.gemmTN(out, in, batch, gradOut.data(), 0, input.data(), 0, weight.grad().data(), 0, true);
         K.columnSums(batch, out, gradOut.data(), 0, bias.grad().data(), true);
+        if (!inputGradientNeeded) return null;
         gradInput = Buffers.ensure(gradInput, batch, in);
         K.gemmNN(batch, in, out, gradOut.data(), 0, weight.value().data(), 0, gradInput.data(), 0, false);
         return gradInput;
+    }
+
+    @Override
+    public void setInputGradientNeeded(boolean needed) {
+        inputGradientNeeded = needed;
     }
 
     @Override

@@ -17,11 +17,28 @@ public final class Sequential {
     private final String arch;
     private final int[] inputShape;
     private final List<Layer> layers;
+    /** The first layer with parameters: backward can stop there unless the input gradient is wanted. */
+    private final int firstTrainable;
+    private boolean inputGradientNeeded;
 
     public Sequential(String arch, int[] inputShape, List<Layer> layers) {
         this.arch = arch;
         this.inputShape = inputShape.clone();
         this.layers = List.copyOf(layers);
+        int first = 0;
+        while (first < this.layers.size() && this.layers.get(first).parameters().isEmpty()) first++;
+        this.firstTrainable = Math.min(first, Math.max(0, this.layers.size() - 1));
+        setInputGradientNeeded(false);
+    }
+
+    /**
+     * Whether {@link #backward} returns the gradient with respect to the model's input (off by
+     * default: training needs only parameter gradients; dataset distillation and input
+     * attribution turn it on).
+     */
+    public void setInputGradientNeeded(boolean needed) {
+        inputGradientNeeded = needed;
+        if (!layers.isEmpty()) layers.get(firstTrainable).setInputGradientNeeded(needed);
     }
 
     /** The architecture spec, as given (a preset name or the free form). */
@@ -46,10 +63,14 @@ public final class Sequential {
         return x;
     }
 
-    /** Back-propagates the loss gradient; returns the gradient with respect to the input. */
+    /**
+     * Back-propagates the loss gradient, accumulating parameter gradients; returns the gradient
+     * with respect to the input, or {@code null} unless {@link #setInputGradientNeeded} asked for it.
+     */
     public Tensor backward(Tensor grad) {
-        for (int i = layers.size() - 1; i >= 0; i--) grad = layers.get(i).backward(grad);
-        return grad;
+        int stop = inputGradientNeeded ? 0 : firstTrainable;
+        for (int i = layers.size() - 1; i >= stop; i--) grad = layers.get(i).backward(grad);
+        return inputGradientNeeded ? grad : null;
     }
 
     public List<Parameter> parameters() {

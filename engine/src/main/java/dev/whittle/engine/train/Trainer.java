@@ -39,10 +39,13 @@ public final class Trainer {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
         int bs = Math.min(config.batchSize(), n);
+        // A last batch of one sample is dropped: batch norm cannot take batch statistics from a
+        // single value (PyTorch raises), and one sample's step is noise anyway.
+        int used = bs > 1 && n % bs == 1 ? n - 1 : n;
         Batch batch = new Batch(train, bs);
         SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
         int classes = model.outputShape()[0];
-        int batches = (n + bs - 1) / bs;
+        int batches = (used + bs - 1) / bs;
         List<EpochStats> history = new ArrayList<>();
         for (int epoch = 0; epoch < config.epochs(); epoch++) {
             float lr = config.schedule().rate(config.learningRate(), epoch, config.epochs());
@@ -53,7 +56,7 @@ public final class Trainer {
             long correct = 0;
             for (int b = 0; b < batches; b++) {
                 int from = b * bs;
-                int count = Math.min(bs, n - from);
+                int count = Math.min(bs, used - from);
                 Tensor x = batch.fill(train, order, from, count);
                 int[] labels = batch.labels();
                 model.zeroGrad();
@@ -67,7 +70,7 @@ public final class Trainer {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             Evaluation eval = test == null ? null : Evaluator.evaluate(model, test, 256);
-            EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / n, (double) correct / n,
+            EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / used, (double) correct / used,
                     eval == null ? Double.NaN : eval.meanLoss(), eval == null ? Double.NaN : eval.accuracy(), seconds);
             history.add(stats);
             listener.onEpoch(stats);

@@ -37,7 +37,30 @@ class ArchSpecConvTest {
         // a batch runs through and back
         Tensor y = m.forward(GradientCheck.random(1, 3, 1, 28, 28), true);
         assertArrayEquals(new int[] {3, 10}, y.shape());
+        m.setInputGradientNeeded(true);
         assertArrayEquals(new int[] {3, 1, 28, 28}, m.backward(GradientCheck.random(2, 3, 10)).shape());
+    }
+
+    @Test
+    void skippingTheInputGradientLeavesParameterGradientsBitIdentical() throws BadInputException {
+        for (String spec : new String[] {"lenet5", "lenet-300-100"}) {
+            Sequential m = ArchSpec.build(spec, MNIST, 3);
+            Tensor x = GradientCheck.random(4, 5, 1, 28, 28);
+            Tensor g = GradientCheck.random(5, 5, 10);
+            m.setInputGradientNeeded(true);
+            m.zeroGrad();
+            m.forward(x, true);
+            assertArrayEquals(new int[] {5, 1, 28, 28}, m.backward(g).shape());
+            List<Tensor> full = new java.util.ArrayList<>();
+            for (var p : m.parameters()) full.add(p.grad().copy());
+            m.setInputGradientNeeded(false);
+            m.zeroGrad();
+            m.forward(x, true);
+            assertEquals(null, m.backward(g));
+            for (int i = 0; i < full.size(); i++) {
+                assertEquals(true, full.get(i).bitEquals(m.parameters().get(i).grad()), spec + " parameter " + i);
+            }
+        }
     }
 
     @Test
