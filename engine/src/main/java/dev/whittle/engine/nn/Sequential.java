@@ -20,6 +20,7 @@ public final class Sequential {
     /** The first layer with parameters: backward can stop there unless the input gradient is wanted. */
     private final int firstTrainable;
     private boolean inputGradientNeeded;
+    private Profile profile;
 
     public Sequential(String arch, int[] inputShape, List<Layer> layers) {
         this.arch = arch;
@@ -59,8 +60,26 @@ public final class Sequential {
     }
 
     public Tensor forward(Tensor x, boolean training) {
-        for (Layer l : layers) x = l.forward(x, training);
+        if (profile == null) {
+            for (Layer l : layers) x = l.forward(x, training);
+            return x;
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            long t0 = System.nanoTime();
+            x = layers.get(i).forward(x, training);
+            profile.addForward(i, System.nanoTime() - t0);
+        }
         return x;
+    }
+
+    /** Starts recording per-layer times into {@code p} (null stops). */
+    public void setProfile(Profile p) {
+        this.profile = p;
+    }
+
+    /** The profile being recorded, or null. */
+    public Profile profile() {
+        return profile;
     }
 
     /**
@@ -69,7 +88,11 @@ public final class Sequential {
      */
     public Tensor backward(Tensor grad) {
         int stop = inputGradientNeeded ? 0 : firstTrainable;
-        for (int i = layers.size() - 1; i >= stop; i--) grad = layers.get(i).backward(grad);
+        for (int i = layers.size() - 1; i >= stop; i--) {
+            long t0 = profile == null ? 0 : System.nanoTime();
+            grad = layers.get(i).backward(grad);
+            if (profile != null) profile.addBackward(i, System.nanoTime() - t0);
+        }
         return inputGradientNeeded ? grad : null;
     }
 

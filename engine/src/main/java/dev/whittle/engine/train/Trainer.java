@@ -4,6 +4,7 @@ import dev.whittle.engine.Dataset;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Rng;
 import dev.whittle.engine.Tensor;
+import dev.whittle.engine.nn.Profile;
 import dev.whittle.engine.nn.Sequential;
 import dev.whittle.engine.nn.SoftmaxCrossEntropy;
 import dev.whittle.engine.optim.Adam;
@@ -46,6 +47,7 @@ public final class Trainer {
         SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
         int classes = model.outputShape()[0];
         int batches = (used + bs - 1) / bs;
+        Profile profile = model.profile();
         List<EpochStats> history = new ArrayList<>();
         for (int epoch = 0; epoch < config.epochs(); epoch++) {
             float lr = config.schedule().rate(config.learningRate(), epoch, config.epochs());
@@ -57,19 +59,32 @@ public final class Trainer {
             for (int b = 0; b < batches; b++) {
                 int from = b * bs;
                 int count = Math.min(bs, used - from);
+                long t0 = System.nanoTime();
                 Tensor x = batch.fill(train, order, from, count);
                 int[] labels = batch.labels();
                 model.zeroGrad();
+                long t1 = System.nanoTime();
                 Tensor logits = model.forward(x, true);
+                long t2 = System.nanoTime();
                 lossSum += (double) loss.forward(logits, labels) * count;
                 float[] z = logits.data();
                 for (int i = 0; i < count; i++) if (Evaluator.argmax(z, i * classes, classes) == labels[i]) correct++;
-                model.backward(loss.backward());
+                Tensor gradLogits = loss.backward();
+                long t3 = System.nanoTime();
+                model.backward(gradLogits);
+                long t4 = System.nanoTime();
                 opt.step();
+                if (profile != null) {
+                    profile.add(Profile.Step.BATCH, t1 - t0);
+                    profile.add(Profile.Step.LOSS, t3 - t2);
+                    profile.add(Profile.Step.OPTIMIZER, System.nanoTime() - t4);
+                }
                 listener.onBatch(epoch, b, batches);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            model.setProfile(null); // the profile covers training steps only
             Evaluation eval = test == null ? null : Evaluator.evaluate(model, test, 256);
+            model.setProfile(profile);
             EpochStats stats = new EpochStats(epoch + 1, lr, lossSum / used, (double) correct / used,
                     eval == null ? Double.NaN : eval.meanLoss(), eval == null ? Double.NaN : eval.accuracy(), seconds);
             history.add(stats);
