@@ -4,4 +4,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 JDK_HOME="$("$ROOT/whittle" --print-jdk-home)"
 cd "$ROOT"
-JAVA_HOME="$JDK_HOME" exec mvn -B -ntp install "$@"
+JAVA_HOME="$JDK_HOME" exec mvn -B -ntp -Dstyle.color=never install "$@"
