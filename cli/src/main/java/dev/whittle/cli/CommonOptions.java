@@ -1,6 +1,8 @@
 package dev.whittle.cli;
 
+import dev.whittle.engine.BadInputException;
 import dev.whittle.kernels.Parallel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -16,6 +18,31 @@ final class CommonOptions {
 
     static {
         System.setProperty("whittle.cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
+    }
+
+    /**
+     * Rejects an output path that cannot become a file (a directory, or under a file) before any
+     * work is done, so a long run does not end in an internal error with nothing saved.
+     */
+    static void checkOutputPath(String option, Path file) throws BadInputException {
+        if (file == null) return;
+        Path abs = file.toAbsolutePath();
+        if (Files.isDirectory(abs)) {
+            throw new BadInputException(option + ": " + file + " is a directory; give a file name");
+        }
+        for (Path p = abs.getParent(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                if (!Files.isDirectory(p)) {
+                    throw new BadInputException(option + ": " + file + ": " + p + " is not a directory");
+                }
+                break;
+            }
+        }
+    }
+
+    /** Checks {@code --report} as {@link #checkOutputPath} does. */
+    void checkReport() throws BadInputException {
+        checkOutputPath("--report", report);
     }
 
     /** Applies {@code --threads}; returns the count in use. */

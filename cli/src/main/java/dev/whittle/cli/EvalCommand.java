@@ -35,6 +35,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        common.checkReport();
         int threads = common.applyThreads();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
         DataSplit split = data.open(seed);

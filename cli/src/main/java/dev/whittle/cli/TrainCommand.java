@@ -6,6 +6,7 @@ import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
 import dev.whittle.engine.io.SafeTensorsFile;
 import dev.whittle.engine.nn.ArchSpec;
+import dev.whittle.engine.nn.Profile;
 import dev.whittle.engine.nn.Sequential;
 import dev.whittle.engine.optim.LearningRateSchedule;
 import dev.whittle.engine.train.EpochStats;
@@ -59,7 +60,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--nesterov", description = "Nesterov momentum for SGD.")
     boolean nesterov;
 
-    @Option(names = "--weight-decay", defaultValue = "0", description = "L2 weight decay (decoupled for adamw; default: 0, or 0.01 for adamw).")
+    // no defaultValue: null tells "not given" (0.01 for adamw) from an explicit 0
+    @Option(names = "--weight-decay", description = "L2 weight decay (decoupled for adamw; default: 0, or 0.01 for adamw).")
     Float weightDecay;
 
     @Option(names = "--schedule", defaultValue = "constant", description = "constant, cosine or step:N[:gamma] (default: ${DEFAULT-VALUE}).")
@@ -71,6 +73,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE", description = "Save the trained model (.safetensors).")
     Path out;
 
+    @Option(names = "--profile", description = "Time each layer's forward and backward pass and print where the training time went.")
+    boolean profile;
+
     @Mixin
     CommonOptions common = new CommonOptions();
 
@@ -81,6 +86,8 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         int threads = common.applyThreads();
         TrainConfig config = config();
+        CommonOptions.checkOutputPath("--out", out);
+        common.checkReport();
         PrintStream o = System.out;
         DataSplit split = data.open(seed);
         Sequential model = ArchSpec.build(arch, split.train().sampleShape(), seed);
@@ -90,9 +97,13 @@ final class TrainCommand implements Callable<Integer> {
                 + Arrays.toString(split.train().sampleShape()) + ")");
         o.println("training " + config.epochs() + " epochs, " + optimizer + " lr " + lr + ", batch " + batchSize + ", seed " + seed
                 + ", " + threads + " thread(s); kernels: " + Kernels.describe());
+        Profile timing = profile ? new Profile(model.layers().size()) : null;
+        model.setProfile(timing);
         Progress.header(o);
         List<EpochStats> history = Trainer.fit(model, split.train(), split.test(), config, new Progress(config.epochs()));
+        model.setProfile(null);
         Evaluation eval = Evaluator.evaluate(model, split.test(), 256);
+        List<Object> profileJson = timing == null ? null : printProfile(o, model, timing, history.size());
 
         Long fileBytes = null, headerBytes = null;
         if (out != null) {
@@ -148,9 +159,42 @@ final class TrainCommand implements Callable<Integer> {
             r.put("epoch_seconds", secs);
             r.put("epochs", epochsJson);
             r.put("confusion", eval.confusion());
+            if (profileJson != null) r.put("profile", profileJson);
             Reports.write(common.report, r);
         }
         return 0;
+    }
+
+    /** Prints per-layer training time (seconds per epoch, share) and returns it as report rows. */
+    private static List<Object> printProfile(PrintStream o, Sequential model, Profile p, int epochs) {
+        double total = p.totalNanos();
+        double perEpoch = 1e9 * Math.max(1, epochs);
+        List<Object> rows = new ArrayList<>();
+        o.println();
+        o.println("where the training time went (seconds per epoch, training steps only)");
+        o.printf("%-3s %-20s %10s %10s %7s%n", "#", "step", "forward", "backward", "share");
+        for (int i = 0; i < model.layers().size(); i++) {
+            long f = p.forwardNanos(i), b = p.backwardNanos(i);
+            String name = model.layers().get(i).spec();
+            o.printf(Locale.ROOT, "%-3d %-20s %10.3f %10.3f %6.1f%%%n", i, name, f / perEpoch, b / perEpoch, 100 * (f + b) / total);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("layer", i);
+            row.put("spec", name);
+            row.put("forward_seconds_per_epoch", f / perEpoch);
+            row.put("backward_seconds_per_epoch", b / perEpoch);
+            rows.add(row);
+        }
+        for (Profile.Step step : Profile.Step.values()) {
+            long t = p.nanos(step);
+            String name = step.name().toLowerCase(Locale.ROOT);
+            o.printf(Locale.ROOT, "%-3s %-20s %10.3f %10s %6.1f%%%n", "", name, t / perEpoch, "", 100 * t / total);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("step", name);
+            row.put("seconds_per_epoch", t / perEpoch);
+            rows.add(row);
+        }
+        o.printf(Locale.ROOT, "%-3s %-20s %10.3f%n", "", "total", total / perEpoch);
+        return rows;
     }
 
     private TrainConfig config() throws BadInputException {
@@ -164,8 +208,8 @@ final class TrainCommand implements Callable<Integer> {
             case "adamw" -> TrainConfig.OptimizerKind.ADAMW;
             default -> throw new BadInputException("--optimizer: unknown optimizer \"" + optimizer + "\"; use sgd, adam or adamw");
         };
-        float wd = weightDecay == 0f && kind == TrainConfig.OptimizerKind.ADAMW ? 0.01f : weightDecay;
-        if (!(wd >= 0f) || Float.isInfinite(wd)) throw new BadInputException("--weight-decay: must be >= 0, got " + weightDecay);
+        float wd = weightDecay != null ? weightDecay : kind == TrainConfig.OptimizerKind.ADAMW ? 0.01f : 0f;
+        if (!(wd >= 0f) || Float.isInfinite(wd)) throw new BadInputException("--weight-decay: must be >= 0, got " + wd);
         if (nesterov && kind != TrainConfig.OptimizerKind.SGD) throw new BadInputException("--nesterov: only applies to --optimizer sgd");
         LearningRateSchedule sched = LearningRateSchedule.parse(schedule);
         return new TrainConfig(epochs, batchSize, lr, kind, kind == TrainConfig.OptimizerKind.SGD ? momentum : 0f, nesterov, wd, sched, seed);

@@ -23,7 +23,7 @@ public final class Rng {
     public float normal() {
         double u1 = 1.0 - random.nextDouble(); // in (0, 1]: log stays finite
         double u2 = random.nextDouble();
-        return (float) (Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2.0 * Math.PI * u2));
+        return (float) (Math.sqrt(-2.0 * StrictMath.log(u1)) * StrictMath.cos(2.0 * Math.PI * u2));
     }
 
     /** A uniform int in {@code [0, bound)}. */

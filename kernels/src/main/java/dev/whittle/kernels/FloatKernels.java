@@ -30,6 +30,15 @@ public interface FloatKernels {
     void gemmTN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                 float[] c, int cOff, boolean accumulate);
 
+    /**
+     * A Linear layer's forward pass in one sweep: {@code C[m x n] = A[m x k] . B[n x k]^T}, then
+     * {@code bias[j]} added to column j (when {@code bias} is not null), then {@code max(., 0)}
+     * (when {@code relu}). Gives the same bits as {@link #gemmNT} followed by {@link #addBias} and
+     * {@link #relu}, without the two extra passes over C.
+     */
+    void gemmNTBias(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                    float[] bias, float[] c, int cOff, boolean relu);
+
     /** {@code y[m] (+)= A[m x n] . x[n]}. */
     void gemv(int m, int n, float[] a, int aOff, float[] x, int xOff,
               float[] y, int yOff, boolean accumulate);
@@ -49,6 +58,6 @@ public interface FloatKernels {
     /** Row-wise softmax of a {@code rows x cols} matrix, shifted by the row maximum for stability. */
     void softmax(int rows, int cols, float[] x, float[] y);
 
-    /** Row-wise {@code log(softmax(x))}, computed as {@code x - max - log(sum(exp(x - max)))}. */
+    /** Row-wise {@code log(softmax(x))}, computed as {@code x - max - log(sum(exp(x - max)))}; {@code x} and {@code y} must differ. */
     void logSoftmax(int rows, int cols, float[] x, float[] y);
 }

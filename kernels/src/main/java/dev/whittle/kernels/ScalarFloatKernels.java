@@ -52,6 +52,16 @@ public final class ScalarFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void gemmNTBias(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                           float[] bias, float[] c, int cOff, boolean relu) {
+        gemmNT(m, n, k, a, aOff, b, bOff, c, cOff, false);
+        if (bias != null) addBias(m, n, bias, c, cOff);
+        if (relu) {
+            for (int i = cOff; i < cOff + m * n; i++) c[i] = Math.max(c[i], 0f);
+        }
+    }
+
+    @Override
     public void gemv(int m, int n, float[] a, int aOff, float[] x, int xOff,
                      float[] y, int yOff, boolean accumulate) {
         for (int i = 0; i < m; i++) {
@@ -95,7 +105,7 @@ public final class ScalarFloatKernels implements FloatKernels {
             for (int j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
             float sum = 0f;
             for (int j = 0; j < cols; j++) {
-                y[o + j] = (float) Math.exp(x[o + j] - max);
+                y[o + j] = (float) StrictMath.exp(x[o + j] - max);
                 sum += y[o + j];
             }
             for (int j = 0; j < cols; j++) y[o + j] /= sum;
@@ -109,8 +119,8 @@ public final class ScalarFloatKernels implements FloatKernels {
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < cols; j++) max = Math.max(max, x[o + j]);
             float sum = 0f;
-            for (int j = 0; j < cols; j++) sum += (float) Math.exp(x[o + j] - max);
-            float logSum = (float) Math.log(sum);
+            for (int j = 0; j < cols; j++) sum += (float) StrictMath.exp(x[o + j] - max);
+            float logSum = (float) StrictMath.log(sum);
             for (int j = 0; j < cols; j++) y[o + j] = x[o + j] - max - logSum;
         }
     }

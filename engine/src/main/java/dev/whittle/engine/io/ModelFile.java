@@ -58,6 +58,10 @@ public final class ModelFile {
             model = ArchSpec.build(arch, inputShape, 0L);
         } catch (BadInputException e) {
             throw new BadInputException(file + ": " + ARCH_KEY + " \"" + arch + "\": " + e.getMessage(), e);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            // the header asks for tensors larger than Java can index: a corrupt or hostile file
+            throw new BadInputException(file + ": " + ARCH_KEY + " \"" + arch + "\" on input " + Arrays.toString(inputShape)
+                    + " cannot be built: " + e.getMessage(), e);
         }
         Set<String> expected = new HashSet<>();
         for (NamedTensor t : model.stateDict()) {

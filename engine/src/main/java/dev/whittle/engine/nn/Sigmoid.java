@@ -19,7 +19,7 @@ public final class Sigmoid implements Layer {
         output = Buffers.ensure(output, x.shape());
         float[] xd = x.data(), yd = output.data();
         // in double, exp(-x) overflows only for x < -709, and 1 / (1 + inf) = 0 is the right limit
-        for (int i = 0; i < xd.length; i++) yd[i] = (float) (1.0 / (1.0 + Math.exp(-xd[i])));
+        for (int i = 0; i < xd.length; i++) yd[i] = (float) (1.0 / (1.0 + StrictMath.exp(-xd[i])));
         return output;
     }
 

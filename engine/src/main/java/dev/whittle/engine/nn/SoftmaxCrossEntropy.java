@@ -43,7 +43,7 @@ public final class SoftmaxCrossEntropy {
         for (int i = 0; i < batch; i++) {
             for (int j = 0; j < classes; j++) {
                 int o = i * classes + j;
-                g[o] = ((float) Math.exp(lp[o]) - (j == labels[i] ? 1f : 0f)) * inv;
+                g[o] = ((float) StrictMath.exp(lp[o]) - (j == labels[i] ? 1f : 0f)) * inv;
             }
         }
         return grad;

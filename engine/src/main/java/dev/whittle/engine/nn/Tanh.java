@@ -18,7 +18,7 @@ public final class Tanh implements Layer {
     public Tensor forward(Tensor x, boolean training) {
         output = Buffers.ensure(output, x.shape());
         float[] xd = x.data(), yd = output.data();
-        for (int i = 0; i < xd.length; i++) yd[i] = (float) Math.tanh(xd[i]);
+        for (int i = 0; i < xd.length; i++) yd[i] = (float) StrictMath.tanh(xd[i]);
         return output;
     }
 

@@ -51,8 +51,8 @@ public final class Adam implements Optimizer {
     @Override
     public void step() {
         t++;
-        float c1 = 1f - (float) Math.pow(beta1, t);
-        float c2 = 1f - (float) Math.pow(beta2, t);
+        float c1 = 1f - (float) StrictMath.pow(beta1, t);
+        float c2 = 1f - (float) StrictMath.pow(beta2, t);
         float stepSize = lr / c1;
         float sqrtC2 = (float) Math.sqrt(c2);
         for (int p = 0; p < params.size(); p++) {

@@ -11,6 +11,7 @@ public final class Evaluator {
     private Evaluator() {}
 
     public static Evaluation evaluate(Sequential model, Dataset data, int batchSize) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize); // 0 would never advance
         int n = data.size();
         int classes = model.outputShape()[0];
         int[][] confusion = new int[Math.max(classes, data.numClasses())][Math.max(classes, data.numClasses())];
