@@ -55,7 +55,10 @@ public final class ModelFile {
         int[] inputShape = parseShape(file, meta.get(INPUT_SHAPE_KEY));
         Sequential model;
         try {
-            model = ArchSpec.build(arch, inputShape, 0L);
+            // a spec may not ask for more values than the data section could hold (INT4 packs two
+            // to a byte), so a small corrupt file cannot make us allocate gigabytes
+            long dataBytes = st.fileBytes() - 8 - st.headerBytes();
+            model = ArchSpec.build(arch, inputShape, 0L, 2 * dataBytes + 64);
         } catch (BadInputException e) {
             throw new BadInputException(file + ": " + ARCH_KEY + " \"" + arch + "\": " + e.getMessage(), e);
         } catch (IllegalArgumentException | ArithmeticException e) {
@@ -99,7 +102,9 @@ public final class ModelFile {
     private static int[] parseShape(Path file, String text) throws BadInputException {
         if (text == null || text.isBlank()) throw new BadInputException(file + ": __metadata__ has no " + INPUT_SHAPE_KEY);
         String[] parts = text.split(",");
+        if (parts.length > 8) throw new BadInputException(file + ": " + INPUT_SHAPE_KEY + " \"" + text + "\" has more than 8 dimensions");
         int[] shape = new int[parts.length];
+        double size = 1;
         for (int i = 0; i < parts.length; i++) {
             try {
                 shape[i] = Integer.parseInt(parts[i].strip());
@@ -109,7 +114,9 @@ public final class ModelFile {
             if (shape[i] < 1 || shape[i] > 1 << 20) {
                 throw new BadInputException(file + ": " + INPUT_SHAPE_KEY + " \"" + text + "\" is not a list of positive sizes");
             }
+            size *= shape[i];
         }
+        if (size > 1 << 28) throw new BadInputException(file + ": " + INPUT_SHAPE_KEY + " \"" + text + "\" is too large for one sample");
         return shape;
     }
 }

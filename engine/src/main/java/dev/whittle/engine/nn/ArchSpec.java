@@ -53,12 +53,28 @@ public final class ArchSpec {
 
     /** Builds the model for inputs of {@code inputShape} (per sample), initialised from {@code seed}. */
     public static Sequential build(String spec, int[] inputShape, long seed) throws BadInputException {
+        return build(spec, inputShape, seed, Long.MAX_VALUE);
+    }
+
+    /**
+     * Builds the model, refusing before any allocation a spec whose parameters and buffers
+     * would exceed {@code maxValues} (a model file's spec must not ask for more memory than its
+     * data could fill).
+     */
+    public static Sequential build(String spec, int[] inputShape, long seed, long maxValues) throws BadInputException {
         List<Token> tokens = tokenize(expand(spec));
         if (tokens.isEmpty()) throw new BadInputException("architecture spec is empty");
         Rng master = new Rng(seed);
         List<Layer> layers = new ArrayList<>();
         int[] shape = inputShape.clone();
+        double[] left = {maxValues};
         for (Token t : tokens) {
+            double values = stateValues(t, shape);
+            left[0] -= values;
+            if (left[0] < 0) {
+                throw new BadInputException(where(t, shape) + ": the model would need more than " + maxValues
+                        + " parameter values");
+            }
             for (Layer l : layer(t, shape, master)) {
                 layers.add(l);
                 shape = l.outputShape();
@@ -213,6 +229,37 @@ public final class ArchSpec {
                     + " maxpool(k[,s]), avgpool(k[,s]), gap, bn, flatten, dropout(p), relu, leakyrelu(a), tanh, sigmoid,"
                     + " mlp(in,h...,out); presets: lenet-300-100, lenet5, lenet5-wide, convnet3(w)");
         };
+    }
+
+    /**
+     * The parameters and buffers a token's layer will allocate, computed from the spec alone
+     * (unparseable arguments count 0 here; {@link #layer} rejects them with a proper message).
+     */
+    private static double stateValues(Token t, int[] in) {
+        try {
+            double features = 1;
+            for (int d : in) features *= d;
+            return switch (t.name()) {
+                case "linear" -> features * (Integer.parseInt(t.args().get(0)) + 1.0);
+                case "conv" -> {
+                    double out = Integer.parseInt(t.args().get(0)), k = Integer.parseInt(t.args().get(1));
+                    yield out * (in[0] * k * k + 1);
+                }
+                case "mlp" -> {
+                    double total = 0, width = features;
+                    for (int i = 1; i < t.args().size(); i++) {
+                        double out = Integer.parseInt(t.args().get(i));
+                        total += out * (width + 1);
+                        width = out;
+                    }
+                    yield total;
+                }
+                case "bn" -> 4.0 * in[0];
+                default -> 0;
+            };
+        } catch (RuntimeException e) {
+            return 0;
+        }
     }
 
     /** Rejects an input that is not one image, {@code [channels, height, width]}, per sample. */

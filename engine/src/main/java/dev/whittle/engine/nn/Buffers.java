@@ -23,6 +23,8 @@ final class Buffers {
     }
 
     static int product(int[] shape) {
-        return (int) Tensor.sizeOf(shape);
+        long n = Tensor.sizeOf(shape);
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " holds more than a Java array");
+        return (int) n;
     }
 }

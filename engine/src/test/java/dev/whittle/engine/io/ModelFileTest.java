@@ -281,7 +281,9 @@ class ModelFileTest {
         // A tiny file whose spec asks for more weights than Java can index (a corrupt or hostile
         // header) is bad input naming the file, not an internal error.
         for (String[] archAndShape : new String[][] {{"flatten linear(3)", "1048576,1048576"},
-                {"flatten linear(1000000)", "1,1000,1000"}, {"mlp(1000000,3000,3)", "1,1000,1000"}}) {
+                {"flatten linear(1000000)", "1,1000,1000"}, {"mlp(1000000,3000,3)", "1,1000,1000"},
+                // fits in Java arrays (about 1.6 GB of weights) but not in this 12-byte data section
+                {"mlp(784,20000,20000,10)", "1,28,28"}}) {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put(ModelFile.ARCH_KEY, archAndShape[0]);
             meta.put(ModelFile.INPUT_SHAPE_KEY, archAndShape[1]);
