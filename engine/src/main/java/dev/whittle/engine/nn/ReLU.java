@@ -1,56 +1,29 @@
 package dev.whittle.engine.nn;
 
-import dev.whittle.engine.Layer;
-import dev.whittle.engine.Tensor;
 import dev.whittle.kernels.FloatKernels;
 import dev.whittle.kernels.Kernels;
 
 /** {@code max(x, 0)}, element-wise; the gradient passes where the input was positive. */
-public final class ReLU implements Layer {
+public final class ReLU extends Activation {
 
     private static final FloatKernels K = Kernels.fp32();
 
-    private final int[] shape;
-    private Tensor input;
-    private Tensor output;
-    private Tensor gradInput;
-
     public ReLU(int[] shape) {
-        this.shape = shape.clone();
+        super(shape);
     }
 
     @Override
-    public Tensor forward(Tensor x, boolean training) {
-        input = x;
-        output = Buffers.ensure(output, x.shape());
-        K.relu(x.data(), output.data(), x.size());
-        return output;
+    protected void apply(float[] x, float[] y, int n) {
+        K.relu(x, y, n);
     }
 
     @Override
-    public Tensor backward(Tensor gradOut) {
-        gradInput = Buffers.ensure(gradInput, gradOut.shape());
-        K.reluBackward(input.data(), gradOut.data(), gradInput.data(), gradOut.size());
-        return gradInput;
-    }
-
-    @Override
-    public int[] inputShape() {
-        return shape.clone();
-    }
-
-    @Override
-    public int[] outputShape() {
-        return shape.clone();
+    protected void derivative(float[] x, float[] y, float[] gradOut, float[] gradIn, int n) {
+        K.reluBackward(x, gradOut, gradIn, n);
     }
 
     @Override
     public String spec() {
         return "relu";
-    }
-
-    @Override
-    public long flops() {
-        return Buffers.product(shape);
     }
 }

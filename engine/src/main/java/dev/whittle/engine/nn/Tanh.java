@@ -1,52 +1,25 @@
 package dev.whittle.engine.nn;
 
-import dev.whittle.engine.Layer;
-import dev.whittle.engine.Tensor;
-
 /** {@code tanh(x)}, element-wise; backward uses the saved output: {@code dx = dy * (1 - y^2)}. */
-public final class Tanh implements Layer {
-
-    private final int[] shape;
-    private Tensor output;
-    private Tensor gradInput;
+public final class Tanh extends Activation {
 
     public Tanh(int[] shape) {
-        this.shape = shape.clone();
+        super(shape);
     }
 
     @Override
-    public Tensor forward(Tensor x, boolean training) {
-        output = Buffers.ensure(output, x.shape());
-        float[] xd = x.data(), yd = output.data();
-        for (int i = 0; i < xd.length; i++) yd[i] = (float) StrictMath.tanh(xd[i]);
-        return output;
+    protected void apply(float[] x, float[] y, int n) {
+        // StrictMath: the same bits in the interpreter and in compiled code, for reproducibility
+        for (int i = 0; i < n; i++) y[i] = (float) StrictMath.tanh(x[i]);
     }
 
     @Override
-    public Tensor backward(Tensor gradOut) {
-        gradInput = Buffers.ensure(gradInput, gradOut.shape());
-        float[] y = output.data(), g = gradOut.data(), gi = gradInput.data();
-        for (int i = 0; i < g.length; i++) gi[i] = g[i] * (1f - y[i] * y[i]);
-        return gradInput;
-    }
-
-    @Override
-    public int[] inputShape() {
-        return shape.clone();
-    }
-
-    @Override
-    public int[] outputShape() {
-        return shape.clone();
+    protected void derivative(float[] x, float[] y, float[] gradOut, float[] gradIn, int n) {
+        for (int i = 0; i < n; i++) gradIn[i] = gradOut[i] * (1f - y[i] * y[i]);
     }
 
     @Override
     public String spec() {
         return "tanh";
-    }
-
-    @Override
-    public long flops() {
-        return Buffers.product(shape);
     }
 }
