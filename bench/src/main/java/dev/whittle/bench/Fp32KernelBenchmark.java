@@ -18,9 +18,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The FP32 kernels on the GEMM shapes of one lenet-300-100 training step at batch 128 (forward
- * A.B^T, weight gradient A^T.B, input gradient A.B), Vector API against the scalar twin.
- * Run: {@code java --add-modules jdk.incubator.vector -cp cli/target/whittle.jar org.openjdk.jmh.Main Fp32Kernel}.
+ * JMH benchmarks of every FP32 kernel of {@link FloatKernels}: the three GEMM layouts, the fused
+ * Linear forward (bias and ReLU in the epilogue), GEMV, and the element-wise kernels, on the
+ * shapes {@code whittle bench kernels} reports (squares and a lenet-300-100 / lenet5 training
+ * step at batch 128), Vector API against the scalar twin where that finishes in reasonable time.
+ * Run: {@code java --add-modules jdk.incubator.vector -cp cli/target/whittle.jar org.openjdk.jmh.Main Fp32Kernel}
+ * (add {@code -p impl=vector} to skip the twin, {@code -t 2} is not needed: the kernels use their own pool).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -30,8 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class Fp32KernelBenchmark {
 
-    /** "m,n,k": the first layer of lenet-300-100 at batch 128, and a square 256. */
-    @Param({"128,300,784", "256,256,256"})
+    /** "m,n,k": squares, lenet-300-100 fc1 and fc3, the lenet5 convolutions per sample. */
+    @Param({"1024,1024,1024", "256,256,256", "128,300,784", "128,10,100", "6,784,25", "16,100,150", "25,6,784"})
     public String shape;
 
     @Param({"vector", "scalar"})
@@ -39,7 +42,7 @@ public class Fp32KernelBenchmark {
 
     private FloatKernels k;
     private int m, n, kk;
-    private float[] a, b, c, x, y;
+    private float[] a, b, c, bias, x, y;
 
     @Setup
     public void setup() {
@@ -49,12 +52,12 @@ public class Fp32KernelBenchmark {
         kk = Integer.parseInt(s[2]);
         k = impl.equals("scalar") ? new ScalarFloatKernels() : Kernels.fp32();
         SplittableRandom r = new SplittableRandom(42);
-        int big = Math.max(m, Math.max(n, kk));
-        a = fill(r, big * big);
-        b = fill(r, big * big);
-        c = new float[big * big];
-        x = fill(r, n);
-        y = new float[big];
+        a = fill(r, m * kk);
+        b = fill(r, kk * n);
+        c = new float[m * n];
+        bias = fill(r, n);
+        x = fill(r, kk);
+        y = new float[m];
     }
 
     private static float[] fill(SplittableRandom r, int n) {
@@ -63,27 +66,45 @@ public class Fp32KernelBenchmark {
         return v;
     }
 
+    /** A.B (a Linear layer's input gradient, a convolution's forward). */
     @Benchmark
-    public float[] forwardNT() {
+    public float[] gemmNN() {
+        k.gemmNN(m, n, kk, a, 0, b, 0, c, 0, false);
+        return c;
+    }
+
+    /** A.B^T (a Linear layer's forward). */
+    @Benchmark
+    public float[] gemmNT() {
         k.gemmNT(m, n, kk, a, 0, b, 0, c, 0, false);
         return c;
     }
 
+    /** A^T.B, accumulating (a Linear layer's weight gradient). */
     @Benchmark
-    public float[] weightGradTN() {
-        k.gemmTN(n, kk, m, a, 0, b, 0, c, 0, true);
+    public float[] gemmTN() {
+        k.gemmTN(m, n, kk, a, 0, b, 0, c, 0, true);
         return c;
     }
 
+    /** A.B^T + bias, ReLU, in one sweep. */
     @Benchmark
-    public float[] inputGradNN() {
-        k.gemmNN(m, kk, n, a, 0, b, 0, c, 0, false);
+    public float[] gemmNTBiasRelu() {
+        k.gemmNTBias(m, n, kk, a, 0, b, 0, bias, c, 0, true);
         return c;
     }
 
+    /** y = A.x with A of m x k. */
     @Benchmark
     public float[] gemv() {
-        k.gemv(kk, n, a, 0, x, 0, y, 0, false);
+        k.gemv(m, kk, a, 0, x, 0, y, 0, false);
         return y;
+    }
+
+    /** ReLU over the m x n output. */
+    @Benchmark
+    public float[] relu() {
+        k.relu(c, c, m * n);
+        return c;
     }
 }

@@ -7,15 +7,14 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * FP32 kernels on the Vector API. Every output element is produced by the same sequence of
- * operations wherever it sits (full tile, row tail or masked column tail), which is what makes
- * results independent of how rows are split across threads.
+ * operations wherever it sits (full tile, edge tile or masked column tail), which is what makes
+ * results independent of how the work is split across threads. The matrix products live in
+ * {@link Gemm} (packed, cache-blocked, register-tiled).
  */
 final class VectorFloatKernels implements FloatKernels {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Below this many multiply-adds a product is not worth handing to other threads. */
-    private static final long PARALLEL_WORK = 1L << 16;
 
     @Override
     public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
@@ -45,107 +44,37 @@ final class VectorFloatKernels implements FloatKernels {
         for (; i < n; i++) y[yOff + i] = Math.fma(alpha, x[xOff + i], y[yOff + i]);
     }
 
+    // The three layouts backprop needs are one packed product (Gemm) with different strides:
+    // element (i, p) of A at i*ars + p*acs, element (p, j) of B at p*brs + j*bcs.
+
     @Override
     public void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                        float[] c, int cOff, boolean accumulate) {
-        broadcastGemm(m, n, k, a, aOff, k, 1, b, bOff, c, cOff, accumulate);
-    }
-
-    @Override
-    public void gemmTN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
-                       float[] c, int cOff, boolean accumulate) {
-        broadcastGemm(m, n, k, a, aOff, 1, m, b, bOff, c, cOff, accumulate);
-    }
-
-    /**
-     * C (+)= A.B where element (i, p) of A sits at {@code aOff + i*rowStride + p*colStride}: one
-     * routine serves A.B and A^T.B. A 4-row by 2-vector tile of C stays in registers while p
-     * walks down B's rows, so each B load feeds four FMAs.
-     */
-    private static void broadcastGemm(int m, int n, int k, float[] a, int aOff, int rowStride, int colStride,
-                                      float[] b, int bOff, float[] c, int cOff, boolean accumulate) {
-        if (m == 0 || n == 0) return;
-        Parallel.RangeTask rows = (from, to) -> {
-            int i = from;
-            for (; i + 4 <= to; i += 4) rowBlock4(i, n, k, a, aOff, rowStride, colStride, b, bOff, c, cOff, accumulate);
-            for (; i < to; i++) rowBlock1(i, n, k, a, aOff, rowStride, colStride, b, bOff, c, cOff, accumulate);
-        };
-        if ((long) m * n * k < PARALLEL_WORK) rows.run(0, m);
-        else Parallel.forRange(m, 4, rows);
-    }
-
-    private static void rowBlock4(int i, int n, int k, float[] a, int aOff, int rs, int cs,
-                                  float[] b, int bOff, float[] c, int cOff, boolean accumulate) {
-        int a0 = aOff + i * rs, a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs;
-        int c0 = cOff + i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
-        for (int j = 0; j < n; j += L) {
-            VectorMask<Float> mask = S.indexInRange(j, n);
-            FloatVector r0, r1, r2, r3;
-            if (accumulate) {
-                r0 = FloatVector.fromArray(S, c, c0 + j, mask);
-                r1 = FloatVector.fromArray(S, c, c1 + j, mask);
-                r2 = FloatVector.fromArray(S, c, c2 + j, mask);
-                r3 = FloatVector.fromArray(S, c, c3 + j, mask);
-            } else {
-                r0 = r1 = r2 = r3 = FloatVector.zero(S);
-            }
-            for (int p = 0; p < k; p++) {
-                FloatVector bv = FloatVector.fromArray(S, b, bOff + p * n + j, mask);
-                int ap = p * cs;
-                r0 = bv.fma(FloatVector.broadcast(S, a[a0 + ap]), r0);
-                r1 = bv.fma(FloatVector.broadcast(S, a[a1 + ap]), r1);
-                r2 = bv.fma(FloatVector.broadcast(S, a[a2 + ap]), r2);
-                r3 = bv.fma(FloatVector.broadcast(S, a[a3 + ap]), r3);
-            }
-            r0.intoArray(c, c0 + j, mask);
-            r1.intoArray(c, c1 + j, mask);
-            r2.intoArray(c, c2 + j, mask);
-            r3.intoArray(c, c3 + j, mask);
-        }
-    }
-
-    private static void rowBlock1(int i, int n, int k, float[] a, int aOff, int rs, int cs,
-                                  float[] b, int bOff, float[] c, int cOff, boolean accumulate) {
-        int a0 = aOff + i * rs;
-        int c0 = cOff + i * n;
-        for (int j = 0; j < n; j += L) {
-            VectorMask<Float> mask = S.indexInRange(j, n);
-            FloatVector r0 = accumulate ? FloatVector.fromArray(S, c, c0 + j, mask) : FloatVector.zero(S);
-            for (int p = 0; p < k; p++) {
-                r0 = FloatVector.fromArray(S, b, bOff + p * n + j, mask).fma(FloatVector.broadcast(S, a[a0 + p * cs]), r0);
-            }
-            r0.intoArray(c, c0 + j, mask);
-        }
+        Gemm.gemm(m, n, k, a, aOff, k, 1, b, bOff, n, 1, c, cOff, accumulate, null, false);
     }
 
     @Override
     public void gemmNT(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                        float[] c, int cOff, boolean accumulate) {
-        if (m == 0 || n == 0) return;
-        Parallel.RangeTask rows = (from, to) -> {
-            for (int i = from; i < to; i++) {
-                int ai = aOff + i * k, ci = cOff + i * n;
-                for (int j = 0; j < n; j++) {
-                    float d = dot(a, ai, b, bOff + j * k, k);
-                    c[ci + j] = accumulate ? c[ci + j] + d : d;
-                }
-            }
-        };
-        if ((long) m * n * k < PARALLEL_WORK) rows.run(0, m);
-        else Parallel.forRange(m, 1, rows);
+        Gemm.gemm(m, n, k, a, aOff, k, 1, b, bOff, 1, k, c, cOff, accumulate, null, false);
+    }
+
+    @Override
+    public void gemmTN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                       float[] c, int cOff, boolean accumulate) {
+        Gemm.gemm(m, n, k, a, aOff, 1, m, b, bOff, n, 1, c, cOff, accumulate, null, false);
+    }
+
+    @Override
+    public void gemmNTBias(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                           float[] bias, float[] c, int cOff, boolean relu) {
+        Gemm.gemm(m, n, k, a, aOff, k, 1, b, bOff, 1, k, c, cOff, false, bias, relu);
     }
 
     @Override
     public void gemv(int m, int n, float[] a, int aOff, float[] x, int xOff,
                      float[] y, int yOff, boolean accumulate) {
-        Parallel.RangeTask rows = (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float d = dot(a, aOff + i * n, x, xOff, n);
-                y[yOff + i] = accumulate ? y[yOff + i] + d : d;
-            }
-        };
-        if ((long) m * n < PARALLEL_WORK) rows.run(0, m);
-        else Parallel.forRange(m, 1, rows);
+        Gemv.gemv(m, n, a, aOff, x, xOff, y, yOff, accumulate);
     }
 
     @Override
@@ -195,12 +124,13 @@ final class VectorFloatKernels implements FloatKernels {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
             float max = rowMax(x, o, cols);
+            // exp lane by lane with StrictMath: lanewise(EXP) is computed one way by the
+            // interpreter and another (SVML) once C2 compiles it, which breaks reproducibility
+            for (int j = 0; j < cols; j++) y[o + j] = (float) StrictMath.exp(x[o + j] - max);
             FloatVector sum = FloatVector.zero(S);
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, cols);
-                FloatVector e = FloatVector.fromArray(S, x, o + j, mask).sub(max).lanewise(VectorOperators.EXP);
-                e.intoArray(y, o + j, mask);
-                sum = sum.add(e, mask);
+                sum = sum.add(FloatVector.fromArray(S, y, o + j, mask), mask);
             }
             float inv = 1f / sumLanes(sum);
             for (int j = 0; j < cols; j += L) {
@@ -215,12 +145,14 @@ final class VectorFloatKernels implements FloatKernels {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
             float max = rowMax(x, o, cols);
+            // exps go through y (overwritten below) so the sum is taken in vector order
+            for (int j = 0; j < cols; j++) y[o + j] = (float) StrictMath.exp(x[o + j] - max);
             FloatVector sum = FloatVector.zero(S);
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, cols);
-                sum = sum.add(FloatVector.fromArray(S, x, o + j, mask).sub(max).lanewise(VectorOperators.EXP), mask);
+                sum = sum.add(FloatVector.fromArray(S, y, o + j, mask), mask);
             }
-            float shift = max + (float) Math.log(sumLanes(sum));
+            float shift = max + (float) StrictMath.log(sumLanes(sum));
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, cols);
                 FloatVector.fromArray(S, x, o + j, mask).sub(shift).intoArray(y, o + j, mask);

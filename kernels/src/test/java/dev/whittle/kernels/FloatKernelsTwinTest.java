@@ -71,6 +71,96 @@ class FloatKernelsTwinTest {
     }
 
     @Test
+    void gemmOnSizesThatCrossTheTileAndCacheBlocks() {
+        // 4 x 16 register tiles, KC = 256 deep, MC = 128 rows: one past and one short of each
+        int[][] shapes = {{4, 16, 256}, {5, 17, 257}, {3, 15, 255}, {129, 33, 513}, {127, 47, 300}, {6, 784, 25}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = random(m + 3L * k, 1 + m * k), b = random(n + 5L * k, 2 + k * n);
+            for (boolean acc : new boolean[] {false, true}) {
+                float[] c0 = random(m * n, 3 + m * n);
+                float[][] ours = {c0.clone(), c0.clone(), c0.clone()};
+                float[][] twin = {c0.clone(), c0.clone(), c0.clone()};
+                scalar.gemmNN(m, n, k, a, 1, b, 2, twin[0], 3, acc);
+                vector.gemmNN(m, n, k, a, 1, b, 2, ours[0], 3, acc);
+                scalar.gemmNT(m, n, k, a, 1, b, 2, twin[1], 3, acc);
+                vector.gemmNT(m, n, k, a, 1, b, 2, ours[1], 3, acc);
+                scalar.gemmTN(m, n, k, a, 1, b, 2, twin[2], 3, acc);
+                vector.gemmTN(m, n, k, a, 1, b, 2, ours[2], 3, acc);
+                for (int l = 0; l < 3; l++) assertClose(twin[l], ours[l], k);
+            }
+        }
+    }
+
+    @Test
+    void gemmNTBiasMatchesItsTwinAndTheUnfusedSequence() {
+        for (int m : new int[] {1, 3, 17, 128}) {
+            for (int n : new int[] {1, 10, 33, 100}) {
+                for (int k : new int[] {1, 15, 257}) {
+                    float[] a = random(m * 31L + k, 4 + m * k), b = random(n * 7L + k, 3 + k * n), bias = random(n, n);
+                    for (boolean relu : new boolean[] {false, true}) {
+                        float[] twin = new float[2 + m * n], fused = twin.clone(), unfused = twin.clone();
+                        scalar.gemmNTBias(m, n, k, a, 4, b, 3, bias, twin, 2, relu);
+                        vector.gemmNTBias(m, n, k, a, 4, b, 3, bias, fused, 2, relu);
+                        assertClose(twin, fused, k);
+                        // the fused epilogue rounds exactly as the three separate kernels do
+                        vector.gemmNT(m, n, k, a, 4, b, 3, unfused, 2, false);
+                        float[] tail = java.util.Arrays.copyOfRange(unfused, 2, unfused.length);
+                        vector.addBias(m, n, bias, tail, 0);
+                        if (relu) vector.relu(tail, tail, tail.length);
+                        System.arraycopy(tail, 0, unfused, 2, tail.length);
+                        assertArrayEquals(unfused, fused);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void gemmGivesTheSameBitsBeforeAndAfterJitWarmUp() {
+        // the first calls run in the interpreter, the last ones in C2-compiled code
+        int m = 37, n = 45, k = 70;
+        float[] a = random(11, m * k), b = random(12, k * n);
+        float[] first = new float[m * n];
+        vector.gemmNT(m, n, k, a, 0, b, 0, first, 0, false);
+        float[] again = new float[m * n];
+        for (int rep = 0; rep < 3000; rep++) vector.gemmNT(m, n, k, a, 0, b, 0, again, 0, false);
+        assertArrayEquals(first, again);
+        float[] y0 = new float[m], y1 = new float[m];
+        vector.gemv(m, k, a, 0, b, 0, y0, 0, false);
+        for (int rep = 0; rep < 20000; rep++) vector.gemv(m, k, a, 0, b, 0, y1, 0, false);
+        assertArrayEquals(y0, y1);
+    }
+
+    @Test
+    void fusedLinearForwardIsBitIdenticalWhateverTheThreadCount() {
+        // big enough to be shared out, and narrow enough (10 outputs) to run as C^T
+        for (int[] s : new int[][] {{512, 10, 1000}, {300, 130, 257}}) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = random(21, m * k), b = random(22, n * k), bias = random(23, n);
+            float[][] out = new float[2][m * n];
+            for (int threads = 1; threads <= 2; threads++) {
+                Parallel.setThreads(threads);
+                vector.gemmNTBias(m, n, k, a, 0, b, 0, bias, out[threads - 1], 0, true);
+            }
+            assertArrayEquals(out[0], out[1]);
+        }
+    }
+
+    @Test
+    void gemvIsBitIdenticalWhateverTheThreadCount() {
+        int m = 1027, n = 1031;
+        float[] a = random(5, m * n), x = random(6, n);
+        Parallel.setThreads(1);
+        float[] one = new float[m];
+        vector.gemv(m, n, a, 0, x, 0, one, 0, false);
+        Parallel.setThreads(2);
+        float[] two = new float[m];
+        vector.gemv(m, n, a, 0, x, 0, two, 0, false);
+        assertArrayEquals(one, two);
+    }
+
+    @Test
     void gemmIsBitIdenticalWhateverTheThreadCount() {
         int m = 130, n = 77, k = 300;
         float[] a = random(1, m * k), b = random(2, k * n);
@@ -93,8 +183,8 @@ class FloatKernelsTwinTest {
 
     @Test
     void gemv() {
-        for (int m : SIZES) {
-            for (int n : SIZES) {
+        for (int m : new int[] {1, 3, 4, 5, 15, 17, 33, 257}) {
+            for (int n : new int[] {1, 3, 7, 8, 15, 17, 33, 63, 64, 65, 257}) {
                 float[] a = random(m * n, 1 + m * n), x = random(n, n + 2);
                 float[] y1 = random(m, m + 1), y2 = y1.clone();
                 scalar.gemv(m, n, a, 1, x, 2, y1, 1, true);

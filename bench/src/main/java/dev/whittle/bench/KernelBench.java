@@ -1,0 +1,204 @@
+package dev.whittle.bench;
+
+import dev.whittle.kernels.FloatKernels;
+import dev.whittle.kernels.Kernels;
+import dev.whittle.kernels.Parallel;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * {@code whittle bench kernels}: GFLOPS of the FP32 kernels on square products and on the exact
+ * products of a training step of {@code lenet-300-100} and {@code lenet5} at batch 128, optionally
+ * beside OpenBLAS (through numpy) timed in the same run, case by case.
+ *
+ * <p>A Linear layer {@code in -> out} at batch b runs forward {@code A.B^T} (b x out x in), its
+ * weight gradient {@code A^T.B} (out x in x b) and its input gradient {@code A.B} (b x in x out).
+ * A convolution runs per sample on im2col columns: forward {@code W.X} (out x oh*ow x in*k*k),
+ * weight gradient {@code X.dY^T} (in*k*k x out x oh*ow) and input gradient {@code W^T.dY}
+ * (in*k*k x oh*ow x out), as {@code dev.whittle.engine.nn.Conv2d} does.
+ */
+public final class KernelBench {
+
+    /** One timed case; {@code peerSeconds} is NaN without a peer. */
+    public record Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds) {
+
+        public double gflops() {
+            return kernelCase.flops() / seconds / 1e9;
+        }
+
+        public double peerGflops() {
+            return kernelCase.flops() / peerSeconds / 1e9;
+        }
+
+        /** whittle / peer, in speed (above 1: whittle is faster). */
+        public double ratio() {
+            return peerSeconds / seconds;
+        }
+
+        public boolean hasPeer() {
+            return !Double.isNaN(peerSeconds);
+        }
+    }
+
+    private KernelBench() {}
+
+    /** The cases of the table, in order. */
+    public static List<KernelCase> cases() {
+        List<KernelCase> c = new ArrayList<>();
+        for (int s : new int[] {256, 512, 1024, 2048}) c.add(KernelCase.sgemm("nn", s, s, s, "square"));
+        linear(c, "lenet-300-100", "fc1", 784, 300);
+        linear(c, "lenet-300-100", "fc2", 300, 100);
+        linear(c, "lenet-300-100", "fc3", 100, 10);
+        conv(c, "conv1", 1, 6, 28 * 28, false);
+        conv(c, "conv2", 6, 16, 10 * 10, true);
+        linear(c, "lenet5", "fc1", 400, 120);
+        linear(c, "lenet5", "fc2", 120, 84);
+        linear(c, "lenet5", "fc3", 84, 10);
+        c.add(KernelCase.sgemv(4096, 4096, "batch-1 inference"));
+        return c;
+    }
+
+    private static void linear(List<KernelCase> c, String net, String layer, int in, int out) {
+        int batch = 128;
+        c.add(KernelCase.sgemm("nt", batch, out, in, net + " " + layer + " forward"));
+        c.add(KernelCase.sgemm("tn", out, in, batch, net + " " + layer + " weight grad"));
+        c.add(KernelCase.sgemm("nn", batch, in, out, net + " " + layer + " input grad"));
+    }
+
+    /** A 5x5 convolution of lenet5, one sample (the engine runs these per sample). */
+    private static void conv(List<KernelCase> c, String layer, int inC, int outC, int plane, boolean inputGrad) {
+        int patch = inC * 25;
+        c.add(KernelCase.sgemm("nn", outC, plane, patch, "lenet5 " + layer + " forward (1 sample)"));
+        c.add(KernelCase.sgemm("nn", patch, outC, plane, "lenet5 " + layer + " weight grad (1 sample)"));
+        if (inputGrad) c.add(KernelCase.sgemm("tn", patch, plane, outC, "lenet5 " + layer + " input grad (1 sample)"));
+    }
+
+    /**
+     * Times every case on {@code threads} threads, and on the peer right after when there is one;
+     * {@code each} sees every result as it is measured.
+     */
+    public static List<Result> run(List<KernelCase> cases, int threads, OpenBlasPeer peer, Consumer<Result> each)
+            throws IOException {
+        Parallel.setThreads(threads);
+        List<Result> results = new ArrayList<>();
+        for (KernelCase c : cases) {
+            double seconds = Timing.medianSeconds(operation(c, Kernels.fp32()));
+            double peerSeconds = peer == null ? Double.NaN : peer.seconds(c);
+            Result r = new Result(c, threads, seconds, peerSeconds);
+            results.add(r);
+            each.accept(r);
+        }
+        return results;
+    }
+
+    /** The call a case times, on freshly filled operands (values in [-0.5, 0.5), as the peer's). */
+    public static Runnable operation(KernelCase c, FloatKernels k) {
+        SplittableRandom r = new SplittableRandom(42);
+        int m = c.m(), n = c.n(), kk = c.k();
+        float[] a = fill(r, m * kk), b = fill(r, kk * n), out = new float[m * n];
+        return switch (c.kernel() + " " + c.layout()) {
+            case "sgemm nn" -> () -> k.gemmNN(m, n, kk, a, 0, b, 0, out, 0, false);
+            case "sgemm nt" -> () -> k.gemmNT(m, n, kk, a, 0, b, 0, out, 0, false);
+            case "sgemm tn" -> () -> k.gemmTN(m, n, kk, a, 0, b, 0, out, 0, false);
+            case "sgemv n" -> () -> k.gemv(m, kk, a, 0, b, 0, out, 0, false);
+            default -> throw new IllegalArgumentException("unknown kernel " + c.kernel() + " " + c.layout());
+        };
+    }
+
+    private static float[] fill(SplittableRandom r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (r.nextDouble() - 0.5);
+        return v;
+    }
+
+    /** The table's header lines. */
+    public static void printHeader(PrintStream o, int threads, OpenBlasPeer peer) {
+        o.println("kernels  " + Kernels.describe() + ", " + threads + (threads == 1 ? " thread" : " threads"));
+        if (peer != null) o.println("peer     " + peer.describe());
+        o.println();
+        if (peer != null) {
+            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9s %9s %7s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "OpenBLAS", "ratio", "shape of");
+        } else {
+            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "shape of");
+        }
+    }
+
+    /** One row of the table. */
+    public static void printRow(PrintStream o, Result r) {
+        KernelCase c = r.kernelCase();
+        if (r.hasPeer()) {
+            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9.1f %9.1f %6.2fx  %s%n", c.kernel(), c.layout(), c.shape(),
+                    r.gflops(), r.peerGflops(), r.ratio(), c.label());
+        } else {
+            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9.1f  %s%n", c.kernel(), c.layout(), c.shape(), r.gflops(), c.label());
+        }
+        o.flush();
+    }
+
+    /** The JSON report: {@code command}, {@code settings} and one object per result. */
+    public static Map<String, Object> report(List<Result> results, int threads, OpenBlasPeer peer) {
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("threads", threads);
+        settings.put("peer", peer == null ? null : "openblas");
+        settings.put("kernels", Kernels.describe());
+        settings.put("java", Runtime.version().toString());
+        settings.put("cores", Runtime.getRuntime().availableProcessors());
+        settings.put("warmup_s", Timing.WARMUP_SECONDS);
+        settings.put("budget_s", Timing.BUDGET_SECONDS);
+        settings.put("statistic", "median seconds per call");
+        if (peer != null) settings.put("peer_info", peer.info());
+        List<Object> rows = new ArrayList<>();
+        for (Result r : results) {
+            KernelCase c = r.kernelCase();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("kernel", c.kernel());
+            row.put("layout", c.layout());
+            row.put("label", c.label());
+            row.put("m", c.m());
+            row.put("n", c.n());
+            row.put("k", c.k());
+            row.put("threads", r.threads());
+            row.put("seconds", r.seconds());
+            row.put("gflops", round(r.gflops(), 2));
+            if (r.hasPeer()) {
+                row.put("peer_seconds", r.peerSeconds());
+                row.put("peer_gflops", round(r.peerGflops(), 2));
+                row.put("ratio", round(r.ratio(), 3));
+            }
+            rows.add(row);
+        }
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("command", "bench kernels");
+        report.put("settings", settings);
+        report.put("results", rows);
+        return report;
+    }
+
+    private static double round(double v, int digits) {
+        double scale = Math.pow(10, digits);
+        return Math.round(v * scale) / scale;
+    }
+
+    /** Runs the table from the command line of the bench jar: {@code [threads] [openblas]}. */
+    public static void main(String[] args) throws Exception {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : Parallel.threads();
+        boolean withPeer = args.length > 1 && args[1].equals("openblas");
+        List<KernelCase> cases = cases();
+        if (args.length > 2) {
+            List<KernelCase> only = new ArrayList<>();
+            for (KernelCase c : cases) if (c.label().contains(args[2]) || c.shape().equals(args[2])) only.add(c);
+            cases = only;
+        }
+        try (OpenBlasPeer peer = withPeer ? OpenBlasPeer.start(threads) : null) {
+            printHeader(System.out, threads, peer);
+            run(cases, threads, peer, r -> printRow(System.out, r));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.whittle.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.whittle.engine.io.Json;
+import dev.whittle.kernels.Kernels;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The kernel benchmark's cases, its timing loop and its report's shape (no speed is asserted). */
+class KernelBenchTest {
+
+    @Test
+    void casesCoverTheSquaresTheLenetProductsAndGemv() {
+        List<KernelCase> cases = KernelBench.cases();
+        for (int s : new int[] {256, 512, 1024, 2048}) {
+            assertTrue(cases.contains(KernelCase.sgemm("nn", s, s, s, "square")), "square " + s);
+        }
+        assertTrue(cases.stream().anyMatch(c -> c.shape().equals("128x300x784") && c.layout().equals("nt")));
+        assertTrue(cases.stream().anyMatch(c -> c.shape().equals("300x784x128") && c.layout().equals("tn")));
+        assertTrue(cases.stream().anyMatch(c -> c.shape().equals("128x784x300") && c.layout().equals("nn")));
+        assertTrue(cases.stream().anyMatch(c -> c.shape().equals("6x784x25")));
+        assertTrue(cases.stream().anyMatch(c -> c.shape().equals("16x100x150")));
+        assertTrue(cases.stream().anyMatch(c -> c.shape().equals("128x120x400")));
+        assertTrue(cases.stream().anyMatch(c -> c.kernel().equals("sgemv") && c.shape().equals("4096x4096")));
+        assertEquals(2.0 * 4096 * 4096, KernelCase.sgemv(4096, 4096, "x").flops());
+    }
+
+    @Test
+    void operationsComputeTheProductTheyName() {
+        // the timed call is the real kernel: a 2x3x4 NT product of ones gives 4 everywhere
+        KernelCase c = KernelCase.sgemm("nt", 2, 3, 4, "tiny");
+        Runnable op = KernelBench.operation(c, Kernels.fp32());
+        op.run();
+        double t = Timing.medianSeconds(op, 0.01, 0.02);
+        assertTrue(t > 0 && t < 1, "seconds per call " + t);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void reportHasCommandSettingsAndOneRowPerResult() {
+        KernelCase c = KernelCase.sgemm("nn", 4, 5, 6, "square");
+        List<KernelBench.Result> results = List.of(new KernelBench.Result(c, 2, 1e-6, Double.NaN),
+                new KernelBench.Result(KernelCase.sgemv(8, 8, "v"), 2, 2e-6, 1e-6));
+        Map<String, Object> report = (Map<String, Object>) Json.parse(Json.writePretty(KernelBench.report(results, 2, null)));
+        assertEquals("bench kernels", report.get("command"));
+        assertEquals(2L, ((Map<String, Object>) report.get("settings")).get("threads"));
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) report.get("results");
+        assertEquals(2, rows.size());
+        assertEquals("sgemm", rows.get(0).get("kernel"));
+        assertEquals(4L, rows.get(0).get("m"));
+        assertEquals(0.24, ((Number) rows.get(0).get("gflops")).doubleValue(), 1e-9);
+        assertFalse(rows.get(0).containsKey("ratio"));
+        assertEquals(0.5, ((Number) rows.get(1).get("ratio")).doubleValue(), 1e-9);
+        assertEquals(0.13, ((Number) rows.get(1).get("peer_gflops")).doubleValue(), 1e-9);
+    }
+}

@@ -1,0 +1,328 @@
+package dev.whittle.kernels;
+
+import static dev.whittle.kernels.GemmMicroKernel.L;
+import static dev.whittle.kernels.GemmMicroKernel.MR;
+import static dev.whittle.kernels.GemmMicroKernel.NR;
+import static dev.whittle.kernels.GemmMicroKernel.S;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Single-precision matrix product {@code C (+)= A.B}, blocked for the caches and packed, after
+ * Goto and van de Geijn (2008) and BLIS (Van Zee and van de Geijn, 2015):
+ *
+ * <pre>
+ *   for jc over N by NC                  a B block (KC x NC) is packed once, reused by every ic
+ *     for pc over K by KC
+ *       for ic over M by MC              pack the A block (MC x KC): it stays in L2
+ *         for jr over NC by NR           B micro-panel (KC x NR, 16 KB): stays in L1
+ *           for ir over MC by MR         {@link GemmMicroKernel}: a 6 x 16 tile of C in registers
+ * </pre>
+ *
+ * Packing copies each block into the order the micro-kernel reads it (p-major micro-panels,
+ * padded with zeros to whole tiles), so one kernel serves A.B, A.B^T and A^T.B: the layouts differ
+ * only in the strides the packing routines walk. B micro-panels are packed lazily during the first
+ * pass over A, while they are about to be used, so a product with few rows (a convolution's 6 or 16
+ * output channels) reads each freshly packed panel from L1 rather than from L2.
+ *
+ * <p><b>Determinism.</b> Every element of C is computed as one FMA chain over p = 0..k-1 in order,
+ * starting from C's old value or zero: a K block ends by storing the float accumulator to C and the
+ * next one reloads it, which rounds nothing. Edge tiles run the same kernel on a zero-padded copy.
+ * So the bits of C depend on neither the blocking nor the thread count nor where an element sits.
+ * Threads take contiguous column (or row) ranges of C; each packs its own copy of the operand it
+ * shares, which costs {@code 1/n} (or {@code 1/m}) of the work.
+ *
+ * <p>Blocking, measured on 1024^3 with interleaved rounds: KC from 128 to 384 and MC from 64 to
+ * 512 all land within the noise of each other (medians 43-50 GFLOPS in one loaded run), KC = 128
+ * lowest; NC = 256 or 512 (a B block that fits in L2) was no better than one block for the whole
+ * row. The constants are the cache-size arithmetic, which the measurements did not contradict.
+ */
+final class Gemm {
+
+    /** Depth of a block: the B micro-panel, KC x NR x 4 B = 16 KB, fills half of the 32 KB L1d. */
+    static final int KC = 256;
+    /** Rows of an A block: MC x KC x 4 B = 128 KB, a quarter of the 512 KB L2, streamed per micro-panel. */
+    static final int MC = 128;
+    /** Columns of a B block: KC x NC x 4 B = 4 MB per thread, in the (shared, 32 MB) L3. */
+    static final int NC = 4096;
+    /**
+     * Below this many multiply-adds a product stays on the calling thread. Handing half of it to a
+     * pool thread costs tens of microseconds here (waking a parked thread in a VM); measured on
+     * 2 threads: 128x120x84 (1.3 M) ran at 0.47x, 128x100x300 (3.8 M) at 0.98x, 128x400x120 (6.1 M)
+     * at 1.2x and 128x300x784 (30 M) at 1.9x the speed of one thread.
+     */
+    static final long PARALLEL_WORK = 1L << 22;
+    /** Chunks of C per thread when a product is shared out: some slack against a slowed core. */
+    static final int CHUNKS_PER_THREAD = 3;
+
+    /** Packing buffers and the edge tile, one set per thread, grown to the largest product seen. */
+    private static final class Workspace {
+        float[] a = new float[0];
+        float[] b = new float[0];
+        final float[] tile = new float[MR * NR];
+    }
+
+    /** A step index the micro-kernel never reaches; passed, not folded, so its split stays. */
+    private static final int NEVER = -1;
+
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+
+    private Gemm() {}
+
+    /**
+     * {@code C[m x n] (+)= A[m x k] . B[k x n]}, then {@code + bias[j]} on column j when
+     * {@code bias != null} and {@code max(., 0)} when {@code relu}. A's element (i, p) is
+     * {@code a[aOff + i*ars + p*acs]}, B's element (p, j) is {@code b[bOff + p*brs + j*bcs]}; C is
+     * row-major with rows of n. C must not overlap A or B.
+     */
+    static void gemm(int m, int n, int k, float[] a, int aOff, int ars, int acs,
+                     float[] b, int bOff, int brs, int bcs, float[] c, int cOff,
+                     boolean accumulate, float[] bias, boolean relu) {
+        gemm(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, accumulate, bias, relu, KC, MC, NC);
+    }
+
+    /** {@link #gemm} with the cache blocks given (for measuring them). */
+    static void gemm(int m, int n, int k, float[] a, int aOff, int ars, int acs,
+                     float[] b, int bOff, int brs, int bcs, float[] c, int cOff,
+                     boolean accumulate, float[] bias, boolean relu, int kcb, int mcb, int ncb) {
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            for (int i = 0; i < m; i++) {
+                if (!accumulate) java.util.Arrays.fill(c, cOff + i * n, cOff + (i + 1) * n, 0f);
+                if (bias != null || relu) epilogue(c, cOff + i * n, n, 1, n, bias, 0, relu);
+            }
+            return;
+        }
+        if (transposedIsCheaper(m, n)) {
+            // C^T = B^T . A^T: the same products with the operands' roles exchanged, written back
+            // transposed (each element's FMA chain is unchanged: x*y and y*x round alike)
+            split(n, m, k, b, bOff, bcs, brs, a, aOff, acs, ars, c, cOff, 1, n, true, accumulate, bias, relu, kcb, mcb, ncb);
+        } else {
+            split(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, n, 1, false, accumulate, bias, relu, kcb, mcb, ncb);
+        }
+    }
+
+    /**
+     * Whether computing C^T takes fewer register tiles than C: a narrow C (a convolution's weight
+     * gradient with 6 columns, a classifier with 10) wastes most of each NR-wide tile, while its
+     * transpose fills MR-row tiles. Depends on the shape alone, never on the thread count.
+     */
+    static boolean transposedIsCheaper(int m, int n) {
+        long tiles = (long) ceilDiv(m, MR) * ceilDiv(n, NR), transposed = (long) ceilDiv(n, MR) * ceilDiv(m, NR);
+        return 5 * transposed < 4 * tiles;
+    }
+
+    /** Shares out C (element (i, j) at {@code c[cOff + i*crs + j*ccs]}) in contiguous ranges. */
+    private static void split(int m, int n, int k, float[] a, int aOff, int ars, int acs,
+                              float[] b, int bOff, int brs, int bcs, float[] c, int cOff, int crs, int ccs,
+                              boolean transposed, boolean accumulate, float[] bias, boolean relu, int kcb, int mcb, int ncb) {
+        int threads = Parallel.threads();
+        if ((long) m * n * k < PARALLEL_WORK || threads == 1) {
+            block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb);
+        } else if (ceilDiv(m, MR) >= 2 * threads) {
+            // split the rows: each chunk packs its own A blocks and all of B. Measured on
+            // 2 threads, 1024 x 512 x 1024: 96 GFLOPS split by rows against 72 split by columns
+            int chunks = Math.min(ceilDiv(m, MR), CHUNKS_PER_THREAD * threads), grain = roundUp(ceilDiv(m, chunks), MR);
+            shareOut(ceilDiv(m, grain), threads, chunk ->
+                    block(chunk * grain, Math.min(m, (chunk + 1) * grain), 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs,
+                            c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
+        } else {
+            int chunks = Math.min(ceilDiv(n, NR), CHUNKS_PER_THREAD * threads), grain = roundUp(ceilDiv(n, chunks), NR);
+            shareOut(ceilDiv(n, grain), threads, chunk ->
+                    block(0, m, chunk * grain, Math.min(n, (chunk + 1) * grain), k, a, aOff, ars, acs, b, bOff, brs, bcs,
+                            c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
+        }
+    }
+
+    /**
+     * Runs chunks {@code 0..chunks-1} on the pool, each thread taking the next free chunk. The
+     * chunks are fixed by the shape and the thread count, and a chunk's elements are computed the
+     * same way whoever takes it, so C's bits do not depend on the order; taking them as they come
+     * keeps both cores busy when the host slows one of them down (as a shared machine does).
+     */
+    private static void shareOut(int chunks, int threads, java.util.function.IntConsumer chunk) {
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        Parallel.forRange(Math.min(threads, chunks), 1, (from, to) -> {
+            for (int i; (i = next.getAndIncrement()) < chunks; ) chunk.accept(i);
+        });
+    }
+
+    /**
+     * The five loops over rows {@code [i0, i1)} and columns {@code [j0, j1)} of C, on the calling
+     * thread. C is row-major (tiles stored in place, bias per column) or, for a {@code transposed}
+     * product, column-major (tiles go through the edge buffer and the bias is per row of this
+     * product, which is a column of the caller's C).
+     */
+    private static void block(int i0, int i1, int j0, int j1, int k,
+                              float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
+                              float[] c, int cOff, int crs, int ccs, boolean transposed, boolean accumulate,
+                              float[] bias, boolean relu, int kcb, int mcb, int ncb) {
+        // equal blocks rather than full ones and a sliver: 784 = 4 x 196, not 3 x 256 + 16
+        int kcMax = ceilDiv(k, ceilDiv(k, kcb));
+        int rows = i1 - i0, cols = j1 - j0;
+        int mcMax = roundUp(ceilDiv(rows, ceilDiv(rows, mcb)), MR);
+        int ncMax = roundUp(ceilDiv(cols, ceilDiv(cols, ncb)), NR);
+        Workspace w = WORKSPACE.get();
+        if (w.a.length < mcMax * kcMax + L) w.a = new float[mcMax * kcMax + L];  // + slack for packA's vector copies
+        if (w.b.length < kcMax * ncMax) w.b = new float[kcMax * ncMax];
+        float[] ap = w.a, bp = w.b, tile = w.tile;
+        boolean epilogue = bias != null || relu;
+        for (int jc = j0; jc < j1; jc += ncMax) {
+            int nc = Math.min(ncMax, j1 - jc);
+            for (int pc = 0; pc < k; pc += kcMax) {
+                int kc = Math.min(kcMax, k - pc);
+                boolean load = accumulate || pc > 0, last = pc + kc == k;
+                for (int ic = i0; ic < i1; ic += mcMax) {
+                    int mc = Math.min(mcMax, i1 - ic);
+                    packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr), bo = jr * kc, j = jc + jr;
+                        if (ic == i0) packB(b, bOff + pc * brs + j * bcs, brs, bcs, kc, nr, bp, bo);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir), ao = ir * kc, i = ic + ir, co = cOff + i * crs + j * ccs;
+                            if (mr == MR && nr == NR && !transposed) {
+                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, c, co, crs, load, NEVER);
+                                if (last && epilogue) epilogue(c, co, crs, MR, NR, bias, j, relu);
+                            } else {
+                                // an edge (or a transposed C): the same kernel on a padded copy,
+                                // then only the real part goes back
+                                if (load) copyIn(c, co, crs, ccs, tile, mr, nr);
+                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, 0, NR, load, NEVER);
+                                if (last && epilogue) {
+                                    if (!transposed) epilogue(tile, 0, NR, mr, nr, bias, j, relu);
+                                    else rowEpilogue(tile, mr, nr, bias, i, relu);
+                                }
+                                copyOut(tile, c, co, crs, ccs, mr, nr);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs rows {@code [0, mc)} x columns {@code [0, kc)} of A (origin {@code src}) into p-major
+     * micro-panels of MR rows, zero-padding the last: {@code dst[(i/MR)*kc*MR + p*MR + i%MR]}.
+     */
+    static void packA(float[] a, int src, int rs, int cs, int mc, int kc, float[] dst) {
+        for (int q = 0; q < mc; q += MR) {
+            int rows = Math.min(MR, mc - q), d = q * kc, s = src + q * rs;
+            if (rows == MR && cs == 1) {
+                // A.B and A.B^T: MR rows, each contiguous along p, interleaved; one long loop per
+                // row (short strips would pay C2's loop set-up every few elements), and the
+                // panel, kc x MR floats, stays in L1 while it is written
+                for (int r = 0; r < MR; r++) {
+                    int sr = s + r * rs, o = d + r;
+                    for (int p = 0; p < kc; p++) dst[o + p * MR] = a[sr + p];
+                }
+            } else if (rows == MR && rs == 1) {
+                // A^T.B: the MR values of step p already sit side by side
+                int p = 0;
+                // one vector copy per step while a whole vector fits in A; its lanes past MR land
+                // in the next step's slots (rewritten next) or the slack at the end of dst
+                for (int safe = L >= MR ? Math.min(kc, Math.floorDiv(a.length - s - L, cs) + 1) : 0; p < safe; p++) {
+                    FloatVector.fromArray(S, a, s + p * cs).intoArray(dst, d + p * MR);
+                }
+                for (; p < kc; p++) {
+                    int o = d + p * MR, sp = s + p * cs;
+                    for (int r = 0; r < MR; r++) dst[o + r] = a[sp + r];
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    for (int r = 0; r < MR; r++) dst[d + p * MR + r] = r < rows ? a[s + r * rs + p * cs] : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs rows {@code [0, kc)} x columns {@code [0, nr)} of B (origin {@code src}) into one
+     * p-major micro-panel of NR columns at {@code dst[d + p*NR + j]}, zero-padding columns past nr.
+     */
+    static void packB(float[] b, int src, int rs, int cs, int kc, int nr, float[] dst, int d) {
+        if (cs == 1) {
+            // A.B and A^T.B: B's rows are contiguous, a panel row is two vector copies
+            if (nr == NR) {
+                for (int p = 0; p < kc; p++) {
+                    int s = src + p * rs, o = d + p * NR;
+                    FloatVector.fromArray(S, b, s).intoArray(dst, o);
+                    FloatVector.fromArray(S, b, s + L).intoArray(dst, o + L);
+                }
+            } else {
+                VectorMask<Float> m0 = S.indexInRange(0, nr), m1 = S.indexInRange(L, nr);
+                for (int p = 0; p < kc; p++) {
+                    int s = src + p * rs, o = d + p * NR;
+                    FloatVector.fromArray(S, b, s, m0).intoArray(dst, o);
+                    FloatVector.fromArray(S, b, s + L, m1).intoArray(dst, o + L);
+                }
+            }
+        } else {
+            // A.B^T: B's columns are contiguous along p; each is read once and written down the
+            // panel, which (KC x NR floats, 16 KB) stays in L1 meanwhile
+            if (rs == 1) {
+                for (int j = 0; j < nr; j++) {
+                    int sj = src + j * cs, o = d + j;
+                    for (int p = 0; p < kc; p++) dst[o + p * NR] = b[sj + p];
+                }
+            } else {
+                for (int j = 0; j < nr; j++) {
+                    int sj = src + j * cs, o = d + j;
+                    for (int p = 0; p < kc; p++) dst[o + p * NR] = b[sj + p * rs];
+                }
+            }
+            for (int j = nr; j < NR; j++) {
+                for (int p = 0; p < kc; p++) dst[d + p * NR + j] = 0f;
+            }
+        }
+    }
+
+    /** Adds {@code bias[j0 + j]} to column j of a {@code rows x cols} tile and applies ReLU if asked. */
+    static void epilogue(float[] c, int co, int ldc, int rows, int cols, float[] bias, int j0, boolean relu) {
+        for (int r = 0; r < rows; r++) {
+            int o = co + r * ldc;
+            for (int j = 0; j < cols; j += L) {
+                VectorMask<Float> mask = S.indexInRange(j, cols);
+                FloatVector v = FloatVector.fromArray(S, c, o + j, mask);
+                if (bias != null) v = v.add(FloatVector.fromArray(S, bias, j0 + j, mask));
+                if (relu) v = v.max(0f);
+                v.intoArray(c, o + j, mask);
+            }
+        }
+    }
+
+    /** The epilogue of a transposed product: {@code bias[i0 + r]} on row r of the tile. */
+    private static void rowEpilogue(float[] tile, int rows, int cols, float[] bias, int i0, boolean relu) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                float v = tile[r * NR + j];
+                if (bias != null) v += bias[i0 + r];
+                if (relu) v = Math.max(v, 0f);
+                tile[r * NR + j] = v;
+            }
+        }
+    }
+
+    private static void copyIn(float[] c, int co, int crs, int ccs, float[] tile, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            if (ccs == 1) System.arraycopy(c, co + r * crs, tile, r * NR, cols);
+            else for (int j = 0; j < cols; j++) tile[r * NR + j] = c[co + r * crs + j * ccs];
+        }
+    }
+
+    private static void copyOut(float[] tile, float[] c, int co, int crs, int ccs, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            if (ccs == 1) System.arraycopy(tile, r * NR, c, co + r * crs, cols);
+            else for (int j = 0; j < cols; j++) c[co + r * crs + j * ccs] = tile[r * NR + j];
+        }
+    }
+
+    static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+
+    static int roundUp(int x, int multiple) {
+        return ceilDiv(x, multiple) * multiple;
+    }
+}
