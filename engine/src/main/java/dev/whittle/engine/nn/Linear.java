@@ -54,8 +54,7 @@ public final class Linear implements Layer {
         int batch = x.dim(0);
         input = x;
         output = Buffers.ensure(output, batch, out);
-        K.gemmNT(batch, out, in, x.data(), 0, weight.value().data(), 0, output.data(), 0, false);
-        K.addBias(batch, out, bias.value().data(), output.data(), 0);
+        K.gemmNTBias(batch, out, in, x.data(), 0, weight.value().data(), 0, bias.value().data(), output.data(), 0, false);
         return output;
     }
 
