@@ -3,7 +3,7 @@
 # protocol (Adam 1e-3, batch 128, Fashion-MNIST), same thread count, measured in one sitting:
 # the runs of each configuration are interleaved so machine noise hits both alike.
 #
-#   bench/scripts/train_vs_torch.sh [EPOCHS] [JAR...]
+#   [ARCHS="lenet5"] bench/scripts/train_vs_torch.sh [EPOCHS] [JAR...]
 #
 # EPOCHS (default 3) epochs per run; the median over epochs 2.. is reported (epoch 1 includes
 # JIT warm-up). Extra JARs (e.g. an older build) are measured beside ./whittle's current jar.
@@ -18,7 +18,7 @@ OUT="$(mktemp -d)"
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 
 printf "%-14s %7s %-28s %10s\n" arch threads runner "s/epoch"
-for arch in lenet-300-100 lenet5; do
+for arch in ${ARCHS:-lenet-300-100 lenet5}; do
   for threads in 1 2; do
     for jar in "${JARS[@]}"; do
       r="$OUT/w.json"
