@@ -139,4 +139,45 @@ class Conv2dTest {
         assertThrows(IllegalArgumentException.class, () -> new Conv2d(new int[] {1, 3, 3}, 2, 5, 1, 0, new Rng(1)));
         assertThrows(IllegalArgumentException.class, () -> new Conv2d(new int[] {9}, 2, 1, 1, 0, new Rng(1)));
     }
+
+    @Test
+    void eachSampleOfABatchGetsTheResultItGetsAlone() {
+        // every sample's output and input gradient must be the bits it gets alone (whatever the
+        // batch is cut into), and the weight and bias gradients the sums over the samples
+        int batch = 40, in = 3, size = 16, out = 4;
+        Conv2d conv = new Conv2d(new int[] {in, size, size}, out, 3, 1, 1, new Rng(21));
+        Tensor x = GradientCheck.random(22, batch, in, size, size), g = GradientCheck.random(23, batch, out, size, size);
+        Tensor y = conv.forward(x, true).copy();
+        Tensor gx = conv.backward(g).copy();
+        float[] dw = conv.weight().grad().data().clone(), db = conv.bias().grad().data().clone();
+        double[] expected = naive(conv, x);
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], y.data()[i], 1e-4, "output " + i);
+        int inSize = in * size * size, outSize = out * size * size;
+        double[] dwSum = new double[dw.length], dbSum = new double[db.length];
+        for (int s = 0; s < batch; s++) {
+            Conv2d alone = new Conv2d(new int[] {in, size, size}, out, 3, 1, 1, new Rng(21));
+            Tensor xs = new Tensor(Arrays.copyOfRange(x.data(), s * inSize, (s + 1) * inSize), new int[] {1, in, size, size});
+            Tensor gs = new Tensor(Arrays.copyOfRange(g.data(), s * outSize, (s + 1) * outSize), new int[] {1, out, size, size});
+            float[] ys = alone.forward(xs, true).data(), gxs = alone.backward(gs).data();
+            for (int i = 0; i < outSize; i++) assertEquals(Float.floatToIntBits(ys[i]), Float.floatToIntBits(y.data()[s * outSize + i]), "sample " + s + " output " + i);
+            for (int i = 0; i < inSize; i++) assertEquals(Float.floatToIntBits(gxs[i]), Float.floatToIntBits(gx.data()[s * inSize + i]), "sample " + s + " input gradient " + i);
+            for (int i = 0; i < dw.length; i++) dwSum[i] += alone.weight().grad().data()[i];
+            for (int i = 0; i < db.length; i++) dbSum[i] += alone.bias().grad().data()[i];
+        }
+        for (int i = 0; i < dw.length; i++) assertEquals(dwSum[i], dw[i], 1e-3 * (1 + Math.abs(dwSum[i])), "weight gradient " + i);
+        for (int i = 0; i < db.length; i++) assertEquals(dbSum[i], db[i], 1e-3 * (1 + Math.abs(dbSum[i])), "bias gradient " + i);
+    }
+
+    @Test
+    void withoutTheInputGradientBackwardReturnsNullAndTheSameParameterGradients() {
+        Tensor x = GradientCheck.random(31, 9, 2, 7, 7), g = GradientCheck.random(32, 9, 3, 4, 4);
+        Conv2d full = new Conv2d(new int[] {2, 7, 7}, 3, 3, 2, 1, new Rng(30)), weightsOnly = new Conv2d(new int[] {2, 7, 7}, 3, 3, 2, 1, new Rng(30));
+        weightsOnly.setInputGradientNeeded(false);
+        full.forward(x, true);
+        weightsOnly.forward(x, true);
+        assertTrue(full.backward(g) != null);
+        assertEquals(null, weightsOnly.backward(g));
+        assertTrue(full.weight().grad().bitEquals(weightsOnly.weight().grad()));
+        assertTrue(full.bias().grad().bitEquals(weightsOnly.bias().grad()));
+    }
 }
