@@ -1,0 +1,86 @@
+package dev.whittle.kernels;
+
+/**
+ * INT8 weights of a Linear (or im2col'ed Conv2d) layer, {@code [rows x cols]} = {@code [N x K]},
+ * one row per output channel, prepared once at load time for the {@link Int8Kernels}.
+ *
+ * <pre>
+ *   data:  row 0: w[0][0] .. w[0][K-1]  0 0 .. 0      stride = K rounded up to 64 bytes,
+ *          row 1: w[1][0] .. w[1][K-1]  0 0 .. 0      so a vector loop needs no tail
+ *          ...
+ *   rowSums[j] = sum_p w[j][p]    (folds the activation zero point out of the inner loop:
+ *                                   sum (x - zx) w = sum x w - zx * rowSums[j])
+ * </pre>
+ *
+ * Values must lie in [-127, 127] ({@link QuantRange#INT8_NARROW}, symmetric weights): the
+ * kernels add two 16-bit products before widening, which -128 could overflow.
+ */
+public final class Int8Matrix {
+
+    /** Row padding, in bytes: a whole number of 512-bit vectors. */
+    static final int ROW_ALIGN = 64;
+
+    final byte[] data;
+    final int rows;
+    final int cols;
+    final int stride;
+    final int[] rowSums;
+
+    private Int8Matrix(byte[] data, int rows, int cols, int stride, int[] rowSums) {
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.stride = stride;
+        this.rowSums = rowSums;
+    }
+
+    /**
+     * Copies {@code w[rows x cols]} (row-major, from {@code off}) into the kernels' layout.
+     *
+     * @throws IllegalArgumentException on a bad shape or a value of -128
+     */
+    public static Int8Matrix pack(byte[] w, int off, int rows, int cols) {
+        if (rows < 1 || cols < 1) throw new IllegalArgumentException("INT8 weights [" + rows + ", " + cols + "] are empty");
+        if (off < 0 || (long) off + (long) rows * cols > w.length) {
+            throw new IllegalArgumentException("INT8 weights [" + rows + ", " + cols + "] at offset " + off
+                    + " do not fit in " + w.length + " bytes");
+        }
+        int stride = Quantization.roundUp(cols, ROW_ALIGN);
+        if ((long) rows * stride > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("INT8 weights too large");
+        byte[] data = new byte[rows * stride];
+        int[] sums = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int s = 0;
+            for (int c = 0; c < cols; c++) {
+                byte v = w[off + r * cols + c];
+                if (v == Byte.MIN_VALUE) {
+                    throw new IllegalArgumentException("INT8 weight [" + r + ", " + c + "] is -128: weights must lie in [-127, 127]");
+                }
+                data[r * stride + c] = v;
+                s += v;
+            }
+            sums[r] = s;
+        }
+        return new Int8Matrix(data, rows, cols, stride, sums);
+    }
+
+    /** Output channels (N). */
+    public int rows() {
+        return rows;
+    }
+
+    /** Inputs per output (K). */
+    public int cols() {
+        return cols;
+    }
+
+    /** Weight (row, col). */
+    public int get(int row, int col) {
+        return data[row * stride + col];
+    }
+
+    /** Bytes held (the padded rows and the row sums). */
+    public long bytes() {
+        return (long) data.length + 4L * rowSums.length;
+    }
+}
