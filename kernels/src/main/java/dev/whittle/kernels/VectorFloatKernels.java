@@ -123,16 +123,7 @@ final class VectorFloatKernels implements FloatKernels {
     public void softmax(int rows, int cols, float[] x, float[] y) {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            float max = rowMax(x, o, cols);
-            // exp lane by lane with StrictMath: lanewise(EXP) is computed one way by the
-            // interpreter and another (SVML) once C2 compiles it, which breaks reproducibility
-            for (int j = 0; j < cols; j++) y[o + j] = (float) StrictMath.exp(x[o + j] - max);
-            FloatVector sum = FloatVector.zero(S);
-            for (int j = 0; j < cols; j += L) {
-                VectorMask<Float> mask = S.indexInRange(j, cols);
-                sum = sum.add(FloatVector.fromArray(S, y, o + j, mask), mask);
-            }
-            float inv = 1f / sumLanes(sum);
+            float inv = 1f / expShiftedSum(x, y, o, cols, rowMax(x, o, cols));
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, cols);
                 FloatVector.fromArray(S, y, o + j, mask).mul(inv).intoArray(y, o + j, mask);
@@ -145,14 +136,8 @@ final class VectorFloatKernels implements FloatKernels {
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
             float max = rowMax(x, o, cols);
-            // exps go through y (overwritten below) so the sum is taken in vector order
-            for (int j = 0; j < cols; j++) y[o + j] = (float) StrictMath.exp(x[o + j] - max);
-            FloatVector sum = FloatVector.zero(S);
-            for (int j = 0; j < cols; j += L) {
-                VectorMask<Float> mask = S.indexInRange(j, cols);
-                sum = sum.add(FloatVector.fromArray(S, y, o + j, mask), mask);
-            }
-            float shift = max + (float) StrictMath.log(sumLanes(sum));
+            // the exps land in y, which the next loop overwrites
+            float shift = max + (float) StrictMath.log(expShiftedSum(x, y, o, cols, max));
             for (int j = 0; j < cols; j += L) {
                 VectorMask<Float> mask = S.indexInRange(j, cols);
                 FloatVector.fromArray(S, x, o + j, mask).sub(shift).intoArray(y, o + j, mask);
@@ -171,6 +156,21 @@ final class VectorFloatKernels implements FloatKernels {
         float s = 0f;
         for (int i = 0; i < L; i++) s += lanes[i];
         return s;
+    }
+
+    /**
+     * Writes {@code exp(x - max)} of one row into {@code y} and returns their sum. The exps are
+     * taken lane by lane with StrictMath: {@code lanewise(EXP)} is computed one way by the
+     * interpreter and another (SVML) once C2 compiles it, which breaks reproducibility.
+     */
+    private static float expShiftedSum(float[] x, float[] y, int o, int cols, float max) {
+        for (int j = 0; j < cols; j++) y[o + j] = (float) StrictMath.exp(x[o + j] - max);
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = 0; j < cols; j += L) {
+            VectorMask<Float> mask = S.indexInRange(j, cols);
+            sum = sum.add(FloatVector.fromArray(S, y, o + j, mask), mask);
+        }
+        return sumLanes(sum);
     }
 
     private static float rowMax(float[] x, int o, int cols) {
