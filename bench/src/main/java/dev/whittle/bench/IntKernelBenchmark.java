@@ -1,8 +1,6 @@
 package dev.whittle.bench;
 
-import dev.whittle.kernels.Int4Kernels;
 import dev.whittle.kernels.Int4Matrix;
-import dev.whittle.kernels.Int8Kernels;
 import dev.whittle.kernels.Int8Matrix;
 import dev.whittle.kernels.Int8Requantization;
 import dev.whittle.kernels.Kernels;
@@ -185,7 +183,7 @@ public class IntKernelBenchmark {
 
     @Benchmark
     public byte[] int8Lenet() {
-        Int8Kernels.get().gemm(batch, lenetX8, 0, 3, lenetW8, lenetRq, lenetY8, 0);
+        Kernels.int8().gemm(batch, lenetX8, 0, 3, lenetW8, lenetRq, lenetY8, 0);
         return lenetY8;
     }
 
@@ -199,19 +197,19 @@ public class IntKernelBenchmark {
 
     @Benchmark
     public byte[] int8Gemv() {
-        Int8Kernels.get().gemm(1, x8, 0, 3, packed8, rq, y8, 0);
+        Kernels.int8().gemm(1, x8, 0, 3, packed8, rq, y8, 0);
         return y8;
     }
 
     @Benchmark
     public float[] int4GemvA8() {
-        Int4Kernels.get().gemmA8(1, x32, 0, packed4, null, false, y32, 0);
+        Kernels.int4().gemmA8(1, x32, 0, packed4, null, false, y32, 0);
         return y32;
     }
 
     @Benchmark
     public float[] int4GemvF32() {
-        Int4Kernels.get().gemm(1, x32, 0, packed4, null, false, y32, 0);
+        Kernels.int4().gemm(1, x32, 0, packed4, null, false, y32, 0);
         return y32;
     }
 
@@ -223,13 +221,13 @@ public class IntKernelBenchmark {
 
     @Benchmark
     public byte[] int8Gemm() {
-        Int8Kernels.get().gemm(GM, gemmX8, 0, 3, gemmW8, gemmRq, gemmY8, 0);
+        Kernels.int8().gemm(GM, gemmX8, 0, 3, gemmW8, gemmRq, gemmY8, 0);
         return gemmY8;
     }
 
     @Benchmark
     public float[] int4Gemm() {
-        Int4Kernels.get().gemm(GM, gemmA, 0, gemmW4, null, false, y32, 0);
+        Kernels.int4().gemm(GM, gemmA, 0, gemmW4, null, false, y32, 0);
         return y32;
     }
 

@@ -22,11 +22,6 @@ package dev.whittle.kernels;
  */
 public interface Int4Kernels {
 
-    /** The implementation in use ({@code -Dwhittle.kernels=scalar} picks the scalar twin). */
-    static Int4Kernels get() {
-        return Quantization.int4();
-    }
-
     /** W4 with FP32 activations. */
     void gemm(int m, float[] x, int xOff, Int4Matrix w, float[] bias, boolean relu, float[] y, int yOff);
 

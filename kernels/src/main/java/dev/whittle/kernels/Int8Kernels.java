@@ -23,11 +23,6 @@ package dev.whittle.kernels;
  */
 public interface Int8Kernels {
 
-    /** The implementation in use ({@code -Dwhittle.kernels=scalar} picks the scalar twin). */
-    static Int8Kernels get() {
-        return Quantization.int8();
-    }
-
     /** {@code y[i][j] = rq.requantize(acc[i][j] - bias, j)}: int8 out, bias taken from {@code rq}. */
     void gemm(int m, byte[] x, int xOff, int xZeroPoint, Int8Matrix w, Int8Requantization rq, byte[] y, int yOff);
 

@@ -1,44 +1,16 @@
 package dev.whittle.kernels;
 
-import jdk.incubator.vector.ShortVector;
-
 /**
  * Affine quantization, {@code real = scale * (q - zeroPoint)}: the scalar primitives (round half
  * to even, saturate), the checks every quantized tensor's parameters pass, min-max parameter
  * choice, and quantize/dequantize of whole tensors per tensor, per output channel or per group
- * along K. Also chooses, once at start-up, the integer kernels in use: the Vector API versions, or
- * the scalar twins under {@code -Dwhittle.kernels=scalar} (or when the JVM's vectors are narrower
- * than the 256 bits the INT4 and INT8 kernels are laid out for).
+ * along K. The integer kernels in use are chosen once by {@link Kernels}.
  */
 public final class Quantization {
 
-    private static final boolean SCALAR = "scalar".equals(System.getProperty("whittle.kernels"))
-            || ShortVector.SPECIES_PREFERRED.vectorBitSize() < 256;
-    private static final QuantKernels QUANT = SCALAR ? new ScalarQuantKernels() : new VectorQuantKernels();
-    private static final Int8Kernels INT8 = SCALAR ? new ScalarInt8Kernels() : new VectorInt8Kernels();
-    private static final Int4Kernels INT4 = SCALAR ? new ScalarInt4Kernels() : new VectorInt4Kernels();
+    private static final QuantKernels QUANT = Kernels.quant();
 
     private Quantization() {}
-
-    /** The quantize/dequantize kernels in use. */
-    public static QuantKernels kernels() {
-        return QUANT;
-    }
-
-    /** The INT8 kernels in use. */
-    public static Int8Kernels int8() {
-        return INT8;
-    }
-
-    /** The INT4 kernels in use. */
-    public static Int4Kernels int4() {
-        return INT4;
-    }
-
-    /** A one-line description of the chosen integer kernels. */
-    public static String describe() {
-        return SCALAR ? "integer kernels: scalar twins" : "integer kernels: Vector API, 256-bit";
-    }
 
     // ---- the scalar primitives ------------------------------------------------------------------
 
