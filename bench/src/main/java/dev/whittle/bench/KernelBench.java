@@ -1,6 +1,9 @@
 package dev.whittle.bench;
 
 import dev.whittle.kernels.FloatKernels;
+import dev.whittle.kernels.Int4Matrix;
+import dev.whittle.kernels.Int8Matrix;
+import dev.whittle.kernels.Int8Requantization;
 import dev.whittle.kernels.Kernels;
 import dev.whittle.kernels.Parallel;
 import java.io.IOException;
@@ -62,6 +65,10 @@ public final class KernelBench {
         linear(c, "lenet5", "fc2", 120, 84);
         linear(c, "lenet5", "fc3", 84, 10);
         c.add(KernelCase.sgemv(4096, 4096, "batch-1 inference"));
+        c.add(KernelCase.integer("int8_gemv", 4096, 1, 4096, "batch-1 inference, int8 weights and activations"));
+        c.add(KernelCase.integer("int4_gemv", 4096, 1, 4096, "batch-1 inference, int4 weights (group 64), fp32 activations"));
+        c.add(KernelCase.integer("int8_gemm", 1024, 1024, 256, "int8 weights and activations"));
+        c.add(KernelCase.integer("int4_gemm", 1024, 1024, 256, "int4 weights (group 64), fp32 activations"));
         return c;
     }
 
@@ -108,8 +115,31 @@ public final class KernelBench {
             case "sgemm nt" -> () -> k.gemmNT(m, n, kk, a, 0, b, 0, out, 0, false);
             case "sgemm tn" -> () -> k.gemmTN(m, n, kk, a, 0, b, 0, out, 0, false);
             case "sgemv n" -> () -> k.gemv(m, kk, a, 0, b, 0, out, 0, false);
+            case "int8_gemv n", "int8_gemm nt", "int4_gemv n", "int4_gemm nt" -> integer(c, r);
             default -> throw new IllegalArgumentException("unknown kernel " + c.kernel() + " " + c.layout());
         };
+    }
+
+    /**
+     * An integer product on random operands: int8 weights in [-127, 127] with per-row scales and
+     * int8 activations requantized to int8 with ReLU, or int4 weights (group 64) with FP32
+     * activations.
+     */
+    private static Runnable integer(KernelCase c, SplittableRandom r) {
+        int rows = c.isGemv() ? 1 : c.m(), outputs = c.isGemv() ? c.m() : c.n(), depth = c.k();
+        if (c.kernel().startsWith("int8")) {
+            byte[] w = new byte[outputs * depth], x = new byte[rows * depth], y = new byte[rows * outputs];
+            for (int i = 0; i < w.length; i++) w[i] = (byte) (r.nextInt(255) - 127);
+            for (int i = 0; i < x.length; i++) x[i] = (byte) (r.nextInt(256) - 128);
+            float[] scales = new float[outputs];
+            java.util.Arrays.fill(scales, 0.01f);
+            Int8Matrix packed = Int8Matrix.pack(w, 0, outputs, depth);
+            Int8Requantization rq = Int8Requantization.of(0.02f, scales, 1f, 0, null, true);
+            return () -> Kernels.int8().gemm(rows, x, 0, 0, packed, rq, y, 0);
+        }
+        Int4Matrix packed = Int4Matrix.quantize(fill(r, outputs * depth), 0, outputs, depth, 64);
+        float[] x = fill(r, rows * depth), y = new float[rows * outputs];
+        return () -> Kernels.int4().gemm(rows, x, 0, packed, null, false, y, 0);
     }
 
     private static float[] fill(SplittableRandom r, int n) {
@@ -124,9 +154,9 @@ public final class KernelBench {
         if (peer != null) o.println("peer     " + peer.describe());
         o.println();
         if (peer != null) {
-            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9s %9s %7s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "OpenBLAS", "ratio", "shape of");
+            o.printf(Locale.ROOT, "%-9s %-3s %-15s %9s %9s %7s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "OpenBLAS", "ratio", "shape of");
         } else {
-            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "shape of");
+            o.printf(Locale.ROOT, "%-9s %-3s %-15s %9s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "shape of");
         }
     }
 
@@ -134,10 +164,10 @@ public final class KernelBench {
     public static void printRow(PrintStream o, Result r) {
         KernelCase c = r.kernelCase();
         if (r.hasPeer()) {
-            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9.1f %9.1f %6.2fx  %s%n", c.kernel(), c.layout(), c.shape(),
+            o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f %9.1f %6.2fx  %s%n", c.kernel(), c.layout(), c.shape(),
                     r.gflops(), r.peerGflops(), r.ratio(), c.label());
         } else {
-            o.printf(Locale.ROOT, "%-6s %-3s %-15s %9.1f  %s%n", c.kernel(), c.layout(), c.shape(), r.gflops(), c.label());
+            o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f  %s%n", c.kernel(), c.layout(), c.shape(), r.gflops(), c.label());
         }
         o.flush();
     }
