@@ -25,10 +25,10 @@ final class BenchCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "bench needs a subcommand: kernels");
     }
 
-    /** {@code whittle bench kernels}: GFLOPS of the FP32 kernels, optionally beside OpenBLAS. */
+    /** {@code whittle bench kernels}: GFLOPS of the FP32 and integer kernels, optionally beside OpenBLAS. */
     @Command(name = "kernels", mixinStandardHelpOptions = true, sortOptions = false,
             description = "GFLOPS of SGEMM (squares and the training products of lenet-300-100 and lenet5 at "
-                    + "batch 128) and SGEMV, optionally beside OpenBLAS through numpy, timed case by case in the same run.")
+                    + "batch 128), SGEMV and the INT8/INT4 kernels, optionally beside OpenBLAS (FP32) through numpy, timed case by case in the same run.")
     static final class Kernels implements Callable<Integer> {
 
         @Option(names = "--peer", paramLabel = "NAME",
@@ -40,8 +40,7 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            common.checkReport();
-            int threads = common.applyThreads();
+            int threads = common.begin();
             if (peer != null && !peer.equals("openblas")) {
                 throw new BadInputException("--peer: unknown peer '" + peer + "'; the one peer is openblas");
             }

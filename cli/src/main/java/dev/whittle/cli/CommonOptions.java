@@ -40,16 +40,15 @@ final class CommonOptions {
         }
     }
 
-    /** Checks {@code --report} as {@link #checkOutputPath} does. */
-    void checkReport() throws BadInputException {
+    /**
+     * What every command does first, before any work: checks the {@code --report} path (as
+     * {@link #checkOutputPath} does) and applies {@code --threads}; returns the thread count in use.
+     */
+    int begin() throws BadInputException {
         checkOutputPath("--report", report);
-    }
-
-    /** Applies {@code --threads}; returns the count in use. */
-    int applyThreads() throws dev.whittle.engine.BadInputException {
         if (threads != null) {
             if (threads < 1 || threads > 1024) {
-                throw new dev.whittle.engine.BadInputException("--threads: must be between 1 and 1024, got " + threads);
+                throw new BadInputException("--threads: must be between 1 and 1024, got " + threads);
             }
             Parallel.setThreads(threads);
         }

@@ -35,8 +35,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        common.checkReport();
-        int threads = common.applyThreads();
+        int threads = common.begin();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
         DataSplit split = data.open(seed);
         int[] want = loaded.model().inputShape(), have = split.test().sampleShape();

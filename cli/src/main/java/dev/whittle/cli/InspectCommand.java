@@ -36,7 +36,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        common.checkReport();
+        common.begin();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
         SafeTensorsFile file = SafeTensors.read(modelPath);
         Sequential model = loaded.model();

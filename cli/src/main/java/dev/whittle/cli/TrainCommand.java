@@ -2,6 +2,7 @@ package dev.whittle.cli;
 
 import dev.whittle.datasets.DataSplit;
 import dev.whittle.engine.BadInputException;
+import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
 import dev.whittle.engine.io.SafeTensorsFile;
@@ -84,10 +85,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        int threads = common.applyThreads();
+        int threads = common.begin();
         TrainConfig config = config();
         CommonOptions.checkOutputPath("--out", out);
-        common.checkReport();
         PrintStream o = System.out;
         DataSplit split = data.open(seed);
         Sequential model = ArchSpec.build(arch, split.train().sampleShape(), seed);
@@ -111,7 +111,7 @@ final class TrainCommand implements Callable<Integer> {
             meta.put("whittle.dataset", data.name);
             meta.put("whittle.recipe", "train --arch " + arch + " --epochs " + epochs + " --optimizer " + optimizer + " --lr " + lr
                     + " --batch-size " + batchSize + " --seed " + seed);
-            meta.put("whittle.metrics", "{\"accuracy\":" + eval.accuracy() + "}");
+            meta.put("whittle.metrics", Json.write(Map.of("accuracy", eval.accuracy())));
             Path parent = out.toAbsolutePath().getParent();
             if (parent != null) Files.createDirectories(parent);
             ModelFile.save(model, out, meta);
