@@ -1,13 +1,18 @@
 package dev.whittle.cli;
 
 import dev.whittle.engine.Layer;
-import dev.whittle.engine.NamedTensor;
+import dev.whittle.engine.Model;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
 import dev.whittle.engine.io.SafeTensorsFile;
 import dev.whittle.engine.io.TensorEntry;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.quant.QuantizedConv2d;
+import dev.whittle.engine.quant.QuantizedLayer;
+import dev.whittle.engine.quant.QuantizedLinear;
+import dev.whittle.engine.quant.QuantizedModel;
+import dev.whittle.engine.quant.QuantizedWeights;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +30,7 @@ import picocli.CommandLine.Option;
 
 /** {@code whittle inspect}: what a model file holds, layer by layer. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a model file layer by layer: output shape, parameters, dtype, bytes and FLOPs.")
+        description = "Show a model file layer by layer: output shape, parameters, precision (bits, granularity), dtype, bytes and FLOPs.")
 final class InspectCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "FILE", required = true, description = "The model file (.safetensors).")
@@ -34,49 +39,54 @@ final class InspectCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common = new CommonOptions();
 
+    /** One layer of the architecture as stored: its precision and what it takes on disk. */
+    private record Row(int index, String spec, int[] outputShape, long params, int bits, String granularity,
+                       String activations, long flops) {}
+
     @Override
     public Integer call() throws Exception {
         common.begin();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
         SafeTensorsFile file = SafeTensors.read(modelPath);
-        Sequential model = loaded.model();
+        Model model = loaded.model();
         PrintStream o = System.out;
-        o.println("model   " + modelPath);
+        o.println("model   " + modelPath + (loaded.quantized() ? "  (quantized)" : ""));
         o.println("arch    " + model.arch());
         o.println("input   " + Arrays.toString(model.inputShape()));
         o.println();
-        o.printf("%-3s %-18s %-14s %12s %-6s %12s %14s%n", "#", "layer", "output", "params", "dtype", "bytes", "FLOPs");
+        o.printf("%-3s %-18s %-14s %12s %-4s %-12s %-6s %12s %14s%n", "#", "layer", "output", "params", "bits", "granularity",
+                "dtype", "bytes", "FLOPs");
         List<Object> layersJson = new ArrayList<>();
         long totalBytes = 0;
-        for (int i = 0; i < model.layers().size(); i++) {
-            Layer l = model.layers().get(i);
-            long params = 0;
-            for (Parameter p : l.parameters()) params += p.value().size();
+        for (Row row : rows(model)) {
             long bytes = 0;
             Set<String> dtypes = new LinkedHashSet<>();
-            List<String> names = new ArrayList<>();
-            for (Parameter p : l.parameters()) names.add(i + "." + p.localName());
-            for (NamedTensor b : l.buffers()) names.add(i + "." + b.name());
-            for (String n : names) {
-                TensorEntry e = file.get(n);
+            for (TensorEntry e : file.tensors()) {
+                if (!e.name().startsWith(row.index() + ".")) continue;
                 bytes += e.data().length;
                 dtypes.add(e.dtype().name());
             }
             totalBytes += bytes;
             String dtype = dtypes.isEmpty() ? "-" : String.join("+", dtypes);
-            String shape = Arrays.toString(l.outputShape()).replace(" ", "");
-            o.printf(Locale.ROOT, "%-3d %-18s %-14s %,12d %-6s %,12d %,14d%n", i, l.spec(), shape, params, dtype, bytes, l.flops());
+            String shape = Arrays.toString(row.outputShape()).replace(" ", "");
+            o.printf(Locale.ROOT, "%-3d %-18s %-14s %,12d %-4s %-12s %-6s %,12d %,14d%n", row.index(), row.spec(), shape,
+                    row.params(), row.bits() == 0 ? "-" : Integer.toString(row.bits()), row.granularity(), dtype, bytes, row.flops());
             Map<String, Object> lj = new LinkedHashMap<>();
-            lj.put("index", i);
-            lj.put("layer", l.spec());
-            lj.put("output_shape", l.outputShape());
-            lj.put("params", params);
+            lj.put("index", row.index());
+            lj.put("layer", row.spec());
+            lj.put("output_shape", row.outputShape());
+            lj.put("params", row.params());
+            if (row.bits() != 0) {
+                lj.put("bits", row.bits());
+                lj.put("granularity", row.granularity());
+                lj.put("activations", row.activations());
+            }
             lj.put("dtype", dtype);
             lj.put("bytes", bytes);
-            lj.put("flops", l.flops());
+            lj.put("flops", row.flops());
             layersJson.add(lj);
         }
-        o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-6s %,12d %,14d%n", "", "total", "", model.parameterCount(), "",
+        o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-4s %-12s %-6s %,12d %,14d%n", "", "total", "", model.parameterCount(), "", "", "",
                 totalBytes, model.flops());
         o.println();
         o.printf(Locale.ROOT, "file    %,d bytes (header %,d bytes, tensors %,d bytes)%n", loaded.fileBytes(), loaded.headerBytes(), totalBytes);
@@ -89,6 +99,7 @@ final class InspectCommand implements Callable<Integer> {
             r.put("command", "inspect");
             r.put("settings", Map.of("model", modelPath.toString()));
             r.put("arch", model.arch());
+            r.put("quantized", loaded.quantized());
             r.put("params", model.parameterCount());
             r.put("nonzeros", ModelStats.nonzeroWeights(model));
             r.put("file_bytes", loaded.fileBytes());
@@ -99,5 +110,41 @@ final class InspectCommand implements Callable<Integer> {
             Reports.write(common.report, r);
         }
         return 0;
+    }
+
+    private static List<Row> rows(Model model) {
+        List<Row> rows = new ArrayList<>();
+        if (model instanceof Sequential s) {
+            for (int i = 0; i < s.layers().size(); i++) {
+                Layer l = s.layers().get(i);
+                long params = floatParams(l);
+                rows.add(new Row(i, l.spec(), l.outputShape(), params, params > 0 ? 32 : 0, params > 0 ? "-" : "", "fp32", l.flops()));
+            }
+            return rows;
+        }
+        for (QuantizedModel.Entry e : ((QuantizedModel) model).entries()) {
+            QuantizedLayer q = e.quantized();
+            if (q == null) {
+                Layer l = e.floatLayer();
+                long params = floatParams(l);
+                rows.add(new Row(e.index(), l.spec(), l.outputShape(), params, params > 0 ? 32 : 0, params > 0 ? "-" : "", "fp32", l.flops()));
+                continue;
+            }
+            QuantizedWeights w = q instanceof QuantizedLinear l ? l.weights() : ((QuantizedConv2d) q).weights();
+            String acts = q instanceof QuantizedLinear l ? l.activations().label() : ((QuantizedConv2d) q).activations().label();
+            String g = switch (w.granularity()) {
+                case PER_TENSOR -> "tensor";
+                case PER_CHANNEL -> "channel";
+                case PER_GROUP -> "group " + w.groupSize();
+            };
+            rows.add(new Row(e.index(), e.spec(), q.outputShape(), (long) w.rows() * w.cols() + w.rows(), w.bits(), g, acts, q.flops()));
+        }
+        return rows;
+    }
+
+    private static long floatParams(Layer l) {
+        long n = 0;
+        for (Parameter p : l.parameters()) n += p.value().size();
+        return n;
     }
 }

@@ -1,10 +1,12 @@
 package dev.whittle.engine.io;
 
 import dev.whittle.engine.BadInputException;
+import dev.whittle.engine.Model;
 import dev.whittle.engine.NamedTensor;
 import dev.whittle.engine.Tensor;
 import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.quant.QuantizedModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,8 +30,21 @@ public final class ModelFile {
     public static final String ARCH_KEY = "whittle.arch";
     public static final String INPUT_SHAPE_KEY = "whittle.input_shape";
 
-    /** A model read back, with its file's metadata and sizes. */
-    public record Loaded(Sequential model, Map<String, String> metadata, long fileBytes, long headerBytes) {}
+    /** A model read back (a {@link Sequential}, or a {@link QuantizedModel}), with its file's metadata and sizes. */
+    public record Loaded(Model model, Map<String, String> metadata, long fileBytes, long headerBytes) {
+
+        /** Whether the file holds a quantized model. */
+        public boolean quantized() {
+            return model instanceof QuantizedModel;
+        }
+
+        /** The FP32 model; a quantized file is bad input where an FP32 one is needed (to train, prune...). */
+        public Sequential floatModel(Path file) throws BadInputException {
+            if (model instanceof Sequential s) return s;
+            throw new BadInputException(file + ": holds a quantized model (" + QuantizedModelFile.QUANT_KEY
+                    + " is set); this command needs an FP32 model");
+        }
+    }
 
     private ModelFile() {}
 
@@ -42,6 +57,16 @@ public final class ModelFile {
         for (NamedTensor t : model.stateDict()) {
             entries.add(TensorEntry.ofFloats(t.name(), t.tensor().data(), t.tensor().shape()));
         }
+        SafeTensors.write(file, meta, entries);
+        return Files.size(file);
+    }
+
+    /** Writes a quantized model atomically to {@code file} (layout: {@link QuantizedModelFile}); returns its size. */
+    public static long save(QuantizedModel model, Path file, Map<String, String> extraMetadata) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>(extraMetadata);
+        meta.put(ARCH_KEY, model.arch());
+        meta.put(INPUT_SHAPE_KEY, joinShape(model.inputShape()));
+        List<TensorEntry> entries = QuantizedModelFile.tensors(model, meta);
         SafeTensors.write(file, meta, entries);
         return Files.size(file);
     }
@@ -65,6 +90,11 @@ public final class ModelFile {
             // the header asks for tensors larger than Java can index: a corrupt or hostile file
             throw new BadInputException(file + ": " + ARCH_KEY + " \"" + arch + "\" on input " + Arrays.toString(inputShape)
                     + " cannot be built: " + e.getMessage(), e);
+        }
+        String quant = meta.get(QuantizedModelFile.QUANT_KEY);
+        if (quant != null) {
+            QuantizedModel q = QuantizedModelFile.load(file, st, model, quant);
+            return new Loaded(q, meta, st.fileBytes(), st.headerBytes());
         }
         Set<String> expected = new HashSet<>();
         for (NamedTensor t : model.stateDict()) {

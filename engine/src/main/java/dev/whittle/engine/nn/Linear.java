@@ -54,6 +54,14 @@ public final class Linear implements Layer {
         int batch = x.dim(0);
         input = x;
         output = Buffers.ensure(output, batch, out);
+        if (batch == 1 && !training) {
+            // batch-1 inference: y = W x streams W once (a GEMM would first pack all of W for
+            // one row of output); the sums run in the GEMV's order, so they may differ from a
+            // batched call's in the last bits
+            K.gemv(out, in, weight.value().data(), 0, x.data(), 0, output.data(), 0, false);
+            K.axpy(1f, bias.value().data(), 0, output.data(), 0, out);
+            return output;
+        }
         K.gemmNTBias(batch, out, in, x.data(), 0, weight.value().data(), 0, bias.value().data(), output.data(), 0, false);
         return output;
     }

@@ -1,6 +1,7 @@
 package dev.whittle.engine.nn;
 
 import dev.whittle.engine.Layer;
+import dev.whittle.engine.Model;
 import dev.whittle.engine.NamedTensor;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Tensor;
@@ -12,7 +13,7 @@ import java.util.List;
  * A model: layers applied in order, with the architecture spec that built it and the per-sample
  * input shape. State-dict names follow PyTorch's {@code nn.Sequential}: {@code "<index>.<name>"}.
  */
-public final class Sequential {
+public final class Sequential implements Model {
 
     private final String arch;
     private final int[] inputShape;
@@ -43,20 +44,28 @@ public final class Sequential {
     }
 
     /** The architecture spec, as given (a preset name or the free form). */
+    @Override
     public String arch() {
         return arch;
     }
 
+    @Override
     public int[] inputShape() {
         return inputShape.clone();
     }
 
+    @Override
     public int[] outputShape() {
         return layers.isEmpty() ? inputShape() : layers.getLast().outputShape();
     }
 
     public List<Layer> layers() {
         return layers;
+    }
+
+    @Override
+    public Tensor predict(Tensor batch) {
+        return forward(batch, false);
     }
 
     public Tensor forward(Tensor x, boolean training) {
@@ -119,6 +128,7 @@ public final class Sequential {
     }
 
     /** The number of trainable scalars. */
+    @Override
     public long parameterCount() {
         long n = 0;
         for (Parameter p : parameters()) n += p.value().size();
@@ -126,6 +136,7 @@ public final class Sequential {
     }
 
     /** Forward operations for one sample. */
+    @Override
     public long flops() {
         long f = 0;
         for (Layer l : layers) f += l.flops();

@@ -2,7 +2,7 @@ package dev.whittle.engine.train;
 
 import dev.whittle.engine.Dataset;
 import dev.whittle.engine.Tensor;
-import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.Model;
 import dev.whittle.engine.nn.SoftmaxCrossEntropy;
 
 /** Runs a model over a dataset in evaluation mode: accuracy, mean loss, confusion matrix. */
@@ -10,7 +10,7 @@ public final class Evaluator {
 
     private Evaluator() {}
 
-    public static Evaluation evaluate(Sequential model, Dataset data, int batchSize) {
+    public static Evaluation evaluate(Model model, Dataset data, int batchSize) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize); // 0 would never advance
         int n = data.size();
         int classes = model.outputShape()[0];
@@ -25,7 +25,7 @@ public final class Evaluator {
         for (int from = 0; from < n; from += batchSize) {
             int count = Math.min(batchSize, n - from);
             Tensor x = batch.fill(data, order, from, count);
-            Tensor logits = model.forward(x, false);
+            Tensor logits = model.predict(x);
             int[] labels = batch.labels();
             lossSum += (double) loss.forward(logits, labels) * count;
             float[] z = logits.data();

@@ -106,7 +106,7 @@ class ModelFileTest {
         assertEquals(Files.size(file), bytes);
 
         ModelFile.Loaded loaded = ModelFile.load(file);
-        assertSameModel(model, loaded.model());
+        assertSameModel(model, ((Sequential) loaded.model()));
         assertEquals("train --epochs 2", loaded.metadata().get("whittle.recipe"));
         assertEquals("ünïcode ✓", loaded.metadata().get("note"));
         assertEquals("flatten linear(16) relu linear(3)", loaded.metadata().get(ModelFile.ARCH_KEY));
@@ -127,13 +127,13 @@ class ModelFileTest {
         Path file = dir.resolve("cnn.safetensors");
         ModelFile.save(model, file, Map.of());
         ModelFile.Loaded loaded = ModelFile.load(file);
-        assertSameModel(model, loaded.model());
-        BatchNorm bn2 = (BatchNorm) loaded.model().layers().get(1);
+        assertSameModel(model, ((Sequential) loaded.model()));
+        BatchNorm bn2 = (BatchNorm) ((Sequential) loaded.model()).layers().get(1);
         assertTrue(bn.runningVar().bitEquals(bn2.runningVar()));
         assertNotNull(SafeTensors.read(file).get("1.running_mean"));
 
         Dataset test = images(40, 2);
-        Evaluation before = Evaluator.evaluate(model, test, 16), after = Evaluator.evaluate(loaded.model(), test, 16);
+        Evaluation before = Evaluator.evaluate(model, test, 16), after = Evaluator.evaluate(((Sequential) loaded.model()), test, 16);
         assertEquals(before.accuracy(), after.accuracy(), 0.0);
         assertEquals(before.meanLoss(), after.meanLoss(), 0.0);
         assertArrayEquals(before.confusion(), after.confusion());
@@ -144,7 +144,7 @@ class ModelFileTest {
         Sequential model = ArchSpec.build("lenet-300-100", new int[] {1, 28, 28}, 5);
         Path file = dir.resolve("lenet.safetensors");
         ModelFile.save(model, file, Map.of());
-        Sequential back = ModelFile.load(file).model();
+        Sequential back = ((Sequential) ModelFile.load(file).model());
         assertEquals("lenet-300-100", back.arch());
         assertEquals(784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10, back.parameterCount());
         assertSameModel(model, back);
@@ -156,7 +156,7 @@ class ModelFileTest {
         ModelFile.save(ArchSpec.build("flatten linear(3)", IMAGE, 1), file, Map.of());
         Sequential second = ArchSpec.build("flatten linear(5) relu linear(3)", IMAGE, 2);
         ModelFile.save(second, file, Map.of());
-        assertSameModel(second, ModelFile.load(file).model());
+        assertSameModel(second, ((Sequential) ModelFile.load(file).model()));
         try (var files = Files.list(dir)) {
             assertEquals(List.of(file), files.toList(), "no temporary file left behind");
         }
@@ -196,7 +196,7 @@ class ModelFileTest {
         Parts p = goodParts();
         Path file = dir.resolve("good.safetensors");
         SafeTensors.write(file, p.metadata(), p.tensors());
-        assertEquals(2 * 9 + 2 + 2 + 2 + 3 * 72 + 3, ModelFile.load(file).model().parameterCount());
+        assertEquals(2 * 9 + 2 + 2 + 2 + 3 * 72 + 3, ((Sequential) ModelFile.load(file).model()).parameterCount());
     }
 
     @Test

@@ -68,7 +68,7 @@ class CompilerIndependenceTest {
             loss.backward();
         }
         Sequential hot = train();
-        Sequential cold = ModelFile.load(file).model();
+        Sequential cold = ((Sequential) ModelFile.load(file).model());
         List<String> differing = hot.stateDict().stream()
                 .filter(t -> !t.tensor().bitEquals(cold.stateDict().stream().filter(c -> c.name().equals(t.name())).findFirst()
                         .orElseThrow().tensor()))

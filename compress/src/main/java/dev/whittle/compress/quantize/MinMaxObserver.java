@@ -1,0 +1,55 @@
+package dev.whittle.compress.quantize;
+
+import dev.whittle.kernels.QuantParams;
+import dev.whittle.kernels.QuantRange;
+import dev.whittle.kernels.Quantization;
+
+/**
+ * Watches the values a tensor takes over calibration batches and keeps the smallest and largest:
+ * the plainest range estimate, in constant memory. Its quantization covers the whole range seen
+ * (widened to include 0, so 0 stays exact for padding and ReLU).
+ */
+public final class MinMaxObserver {
+
+    private float min = Float.POSITIVE_INFINITY;
+    private float max = Float.NEGATIVE_INFINITY;
+    private long count;
+
+    /** Takes in {@code x[off .. off+n)}; NaN values are a model error and are refused. */
+    public void observe(float[] x, int off, int n) {
+        float lo = min, hi = max;
+        for (int i = off; i < off + n; i++) {
+            float v = x[i];
+            if (v != v) throw new IllegalArgumentException("NaN in the activations being calibrated");
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        min = lo;
+        max = hi;
+        count += n;
+    }
+
+    public float min() {
+        return min;
+    }
+
+    public float max() {
+        return max;
+    }
+
+    /** Values seen so far. */
+    public long count() {
+        return count;
+    }
+
+    /**
+     * Int8 per-tensor parameters for the range seen: asymmetric ({@code [min, max]} onto
+     * [-128, 127] with a zero point) or symmetric ({@code [-a, a]}, a = max |x|, zero point 0).
+     */
+    public QuantParams int8(boolean symmetric) {
+        if (count == 0) throw new IllegalStateException("nothing observed");
+        if (!symmetric) return Quantization.affine(QuantRange.INT8, min, max);
+        float a = Math.max(Math.abs(min), Math.abs(max));
+        return QuantParams.perTensor(QuantRange.INT8, Quantization.symmetricScale(a, QuantRange.INT8), 0);
+    }
+}

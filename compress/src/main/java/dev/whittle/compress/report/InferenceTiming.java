@@ -1,0 +1,92 @@
+package dev.whittle.compress.report;
+
+import dev.whittle.engine.Dataset;
+import dev.whittle.engine.Model;
+import dev.whittle.engine.Tensor;
+import dev.whittle.engine.train.Batch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Measures inference speed the way the reports quote it: batch-1 latency (median and 95th
+ * percentile over single calls) and batch-64 throughput (samples per second at the median call),
+ * on real samples. Several models are measured in interleaved rounds, so a slow spell of a shared
+ * machine falls on all of them alike; each model is warmed up first so the JIT has compiled it.
+ */
+public final class InferenceTiming {
+
+    /** The batch of the throughput figure. */
+    public static final int THROUGHPUT_BATCH = 64;
+    /** Interleaved rounds the runs are spread over. */
+    private static final int ROUNDS = 5;
+    /** Warm-up per model before timing, in nanoseconds. */
+    private static final long WARMUP_NANOS = 1_500_000_000L;
+
+    /** One model's figures. */
+    public record Result(double latencyUsP50, double latencyUsP95, double throughputPerSecond, int runs) {}
+
+    private InferenceTiming() {}
+
+    /**
+     * Times each model over {@code runs} batch-1 calls and {@code runs} batch-64 calls (at least
+     * 200 of each are advised), cycling through the first samples of {@code data}.
+     */
+    public static List<Result> measure(List<? extends Model> models, Dataset data, int runs) {
+        if (runs < ROUNDS) throw new IllegalArgumentException("runs must be at least " + ROUNDS + ", got " + runs);
+        int singles = Math.min(THROUGHPUT_BATCH, data.size());
+        int[] order = new int[Math.min(THROUGHPUT_BATCH, data.size())];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Batch big = new Batch(data, order.length);
+        Tensor batch = big.fill(data, order, 0, order.length).copy();
+        Tensor[] one = new Tensor[singles];
+        Batch small = new Batch(data, 1);
+        for (int i = 0; i < singles; i++) one[i] = small.fill(data, order, i, 1).copy();
+        for (Model m : models) {
+            long end = System.nanoTime() + WARMUP_NANOS;
+            for (int i = 0; System.nanoTime() < end; i++) {
+                m.predict(one[i % singles]);
+                if (i % 8 == 0) m.predict(batch);
+            }
+        }
+        List<long[]> latency = new ArrayList<>(), bulk = new ArrayList<>();
+        for (int k = 0; k < models.size(); k++) {
+            latency.add(new long[runs]);
+            bulk.add(new long[runs]);
+        }
+        int perRound = (runs + ROUNDS - 1) / ROUNDS;
+        for (int r = 0, done = 0; done < runs; r++, done += perRound) {
+            int count = Math.min(perRound, runs - done);
+            for (int k = 0; k < models.size(); k++) {
+                Model m = models.get(k);
+                for (int i = 0; i < count; i++) {
+                    Tensor x = one[(done + i) % singles];
+                    long t0 = System.nanoTime();
+                    m.predict(x);
+                    latency.get(k)[done + i] = System.nanoTime() - t0;
+                }
+                for (int i = 0; i < count; i++) {
+                    long t0 = System.nanoTime();
+                    m.predict(batch);
+                    bulk.get(k)[done + i] = System.nanoTime() - t0;
+                }
+            }
+        }
+        List<Result> results = new ArrayList<>();
+        for (int k = 0; k < models.size(); k++) {
+            long[] l = latency.get(k), b = bulk.get(k);
+            Arrays.sort(l);
+            Arrays.sort(b);
+            double p50 = percentile(l, 0.50) / 1e3, p95 = percentile(l, 0.95) / 1e3;
+            double throughput = batch.dim(0) / (percentile(b, 0.50) / 1e9);
+            results.add(new Result(p50, p95, throughput, runs));
+        }
+        return results;
+    }
+
+    /** The value at fraction {@code q} of a sorted array (nearest rank). */
+    static double percentile(long[] sorted, double q) {
+        int i = (int) Math.ceil(q * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+}

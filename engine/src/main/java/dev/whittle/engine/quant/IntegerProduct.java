@@ -1,0 +1,135 @@
+package dev.whittle.engine.quant;
+
+import dev.whittle.kernels.Int4Kernels;
+import dev.whittle.kernels.Int8Kernels;
+import dev.whittle.kernels.Int8Requantization;
+import dev.whittle.kernels.Kernels;
+import dev.whittle.kernels.QuantParams;
+
+/**
+ * The matrix product shared by {@link QuantizedLinear} and {@link QuantizedConv2d}: rows of input
+ * {@code x[m x K]} times the quantized weights {@code W[N x K]} transposed, plus bias, with an
+ * optional fused ReLU, into {@code y[m x N]}, on the integer kernels.
+ *
+ * <pre>
+ *   INT8 in, INT8 out    y = requantize(sum (x - z_x) w + b_q)          (Jacob et al. 2018)
+ *   INT8 in, FP32 out    y = s_x s_w[j] (sum (x - z_x) w + b_q)         (the model's last layer)
+ *   FP32 in (W4)         y = sum_g s_w[j][g] sum_{p in g} w x + b
+ *   FP32 in (W4A8)       each group of x quantized to int8 at run time, then as above in integers
+ * </pre>
+ *
+ * The int32 bias is {@code b_q[j] = rint(b[j] / (s_x s_w[j]))}: the float bias at the
+ * accumulator's scale, so adding it is exact integer arithmetic.
+ */
+final class IntegerProduct {
+
+    private static final Int8Kernels INT8 = Kernels.int8();
+    private static final Int4Kernels INT4 = Kernels.int4();
+
+    final QuantizedWeights weights;
+    final float[] bias;
+    final ActivationMode activations;
+    final QuantParams input;
+    final QuantParams output;
+    final boolean relu;
+    private final Int8Requantization requantization;
+    private final int[] int32Bias;
+    private final float[] outputScales;
+
+    /**
+     * @param input  the input's quantization (INT8 activations only), per tensor
+     * @param output the output's quantization when the next layer takes int8 (INT8 activations
+     *               only), or null for FP32 output
+     */
+    IntegerProduct(QuantizedWeights weights, float[] bias, ActivationMode activations, QuantParams input,
+                   QuantParams output, boolean relu) {
+        int n = weights.rows();
+        if (bias.length != n) throw new IllegalArgumentException(n + " output channels but " + bias.length + " biases");
+        if (weights.bits() == 8 && activations != ActivationMode.INT8) {
+            throw new IllegalArgumentException("INT8 weights run with INT8 activations, not " + activations.label());
+        }
+        if (weights.bits() == 4 && activations == ActivationMode.INT8) {
+            throw new IllegalArgumentException("INT4 weights run with fp32 or int8-dynamic activations");
+        }
+        if (activations == ActivationMode.INT8) {
+            if (input == null || input.granularity() != QuantParams.Granularity.PER_TENSOR) {
+                throw new IllegalArgumentException("INT8 activations need a per-tensor input quantization");
+            }
+            if (output != null && output.granularity() != QuantParams.Granularity.PER_TENSOR) {
+                throw new IllegalArgumentException("the output quantization must be per tensor");
+            }
+        } else if (input != null || output != null) {
+            throw new IllegalArgumentException("only INT8 activations have an input or output quantization");
+        }
+        this.weights = weights;
+        this.bias = bias.clone();
+        this.activations = activations;
+        this.input = input;
+        this.output = output;
+        this.relu = relu;
+        if (activations != ActivationMode.INT8) {
+            requantization = null;
+            int32Bias = null;
+            outputScales = null;
+            return;
+        }
+        float sx = input.scales()[0];
+        int32Bias = new int[n];
+        float[] ws = new float[n];
+        for (int j = 0; j < n; j++) {
+            ws[j] = weights.rowScale(j);
+            double q = Math.rint(bias[j] / ((double) sx * ws[j]));
+            int32Bias[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, q));
+        }
+        if (output != null) {
+            requantization = Int8Requantization.of(sx, ws, output.scales()[0], output.zeroPoints()[0], int32Bias, relu);
+            outputScales = null;
+        } else {
+            requantization = null;
+            outputScales = new float[n];
+            for (int j = 0; j < n; j++) outputScales[j] = sx * ws[j];
+        }
+    }
+
+    /** Whether the output is int8 (for the next layer) rather than FP32. */
+    boolean int8Output() {
+        return output != null;
+    }
+
+    /** {@code y[m x N] = x[m x K] . W^T}, x and y in the forms above (only the matching arrays are used). */
+    void multiply(int m, byte[] x8, float[] xf, int xOff, byte[] y8, float[] yf, int yOff) {
+        switch (activations) {
+            case INT8 -> {
+                int zx = input.zeroPoints()[0];
+                if (requantization != null) INT8.gemm(m, x8, xOff, zx, weights.int8(), requantization, y8, yOff);
+                else INT8.gemmFloat(m, x8, xOff, zx, weights.int8(), int32Bias, outputScales, relu, yf, yOff);
+            }
+            case FLOAT -> INT4.gemm(m, xf, xOff, weights.int4(), bias, relu, yf, yOff);
+            case INT8_DYNAMIC -> INT4.gemmA8(m, xf, xOff, weights.int4(), bias, relu, yf, yOff);
+        }
+    }
+
+    /** Checks that x is in the form this product takes (a wiring error otherwise). */
+    void checkInput(Activations x, int sampleSize) {
+        if (x.sampleSize() != sampleSize) {
+            throw new IllegalArgumentException("input of " + x.sampleSize() + " values per sample, expected " + sampleSize);
+        }
+        if (activations == ActivationMode.INT8) {
+            if (!x.quantized() || x.scale() != input.scales()[0] || x.zeroPoint() != input.zeroPoints()[0]) {
+                throw new IllegalStateException("expected int8 activations with scale " + input.scales()[0] + " and zero point "
+                        + input.zeroPoints()[0]);
+            }
+        } else if (x.quantized()) {
+            throw new IllegalStateException("expected fp32 activations");
+        }
+    }
+
+    String precision() {
+        String acts = switch (activations) {
+            case INT8 -> "int8 activations";
+            case FLOAT -> "fp32 activations";
+            case INT8_DYNAMIC -> "int8 activations per group at run time";
+        };
+        return weights.describe() + ", " + acts;
+    }
+}

@@ -1,0 +1,207 @@
+package dev.whittle.engine.quant;
+
+import dev.whittle.kernels.Im2col;
+import dev.whittle.kernels.QuantParams;
+import java.util.Arrays;
+
+/**
+ * A 2-D convolution on integer kernels, the quantized form of {@link dev.whittle.engine.nn.Conv2d}
+ * (square kernel, zero padding, bias). Each sample is lowered "im2row": one row of
+ * {@code in*k*k} input values per output pixel, so the product is the same
+ * {@code rows . W^T} as a Linear's, with the pixels as the rows:
+ *
+ * <pre>
+ *   X [pixels x in*k*k]  .  W^T [in*k*k x out]  =  Y [pixels x out]   -> transposed to [out, oh, ow]
+ * </pre>
+ *
+ * With int8 activations the padding is the input's zero point (which stands for the real 0).
+ * Samples go through in chunks, so the lowered rows stay at a few megabytes whatever the batch.
+ */
+public final class QuantizedConv2d implements QuantizedLayer {
+
+    /** Lowered values per chunk of samples: 4 M (4 MB as bytes, 16 MB as floats). */
+    private static final int CHUNK_VALUES = 1 << 22;
+
+    private final int inC, height, width;
+    private final int outC, kernel, stride, pad;
+    private final int outH, outW, plane, patch;
+    private final IntegerProduct product;
+    private final Activations y = new Activations();
+    private byte[] rows8 = new byte[0];
+    private float[] rowsF = new float[0];
+    private byte[] out8 = new byte[0];
+    private float[] outF = new float[0];
+
+    /**
+     * @param inputShape [channels, height, width]
+     * @param input      the input's quantization for INT8 activations, else null
+     * @param output     the output's quantization when the next quantized layer takes int8, else null
+     * @param relu       whether a ReLU follows (fused)
+     */
+    public QuantizedConv2d(int[] inputShape, int kernel, int stride, int pad, QuantizedWeights weights, float[] bias,
+                           ActivationMode activations, QuantParams input, QuantParams output, boolean relu) {
+        if (inputShape.length != 3) throw new IllegalArgumentException("conv needs [channels, height, width], got " + Arrays.toString(inputShape));
+        this.inC = inputShape[0];
+        this.height = inputShape[1];
+        this.width = inputShape[2];
+        this.outC = weights.rows();
+        this.kernel = kernel;
+        this.stride = stride;
+        this.pad = pad;
+        this.outH = Im2col.outputSize(height, kernel, stride, pad);
+        this.outW = Im2col.outputSize(width, kernel, stride, pad);
+        this.plane = outH * outW;
+        this.patch = inC * kernel * kernel;
+        if (weights.cols() != patch) {
+            throw new IllegalArgumentException("conv weights have " + weights.cols() + " inputs per channel, expected " + patch);
+        }
+        this.product = new IntegerProduct(weights, bias, activations, input, output, relu);
+    }
+
+    @Override
+    public Activations forward(Activations x) {
+        product.checkInput(x, inC * height * width);
+        int batch = x.batch(), inSize = inC * height * width, outSize = outC * plane;
+        int[] shape = {outC, outH, outW};
+        boolean int8In = product.activations == ActivationMode.INT8, int8Out = product.int8Output();
+        if (int8Out) y.asInt8(batch, shape, product.output.scales()[0], product.output.zeroPoints()[0]);
+        else y.asFloats(batch, shape);
+        int chunk = Math.max(1, Math.min(batch, CHUNK_VALUES / (plane * patch)));
+        ensureBuffers(chunk, int8In, int8Out);
+        for (int s0 = 0; s0 < batch; s0 += chunk) {
+            int count = Math.min(chunk, batch - s0);
+            for (int s = 0; s < count; s++) {
+                int xOff = (s0 + s) * inSize, rOff = s * plane * patch;
+                if (int8In) {
+                    im2row(x.bytes(), xOff, (byte) product.input.zeroPoints()[0], rows8, rOff);
+                } else {
+                    im2row(x.floats(), xOff, rowsF, rOff);
+                }
+            }
+            product.multiply(count * plane, rows8, rowsF, 0, out8, outF, 0);
+            for (int s = 0; s < count; s++) {
+                int from = s * plane * outC, to = (s0 + s) * outSize;
+                if (int8Out) transpose(out8, from, y.bytes(), to);
+                else transpose(outF, from, y.floats(), to);
+            }
+        }
+        return y;
+    }
+
+    private void ensureBuffers(int chunk, boolean int8In, boolean int8Out) {
+        int lowered = chunk * plane * patch, outs = chunk * plane * outC;
+        if (int8In && rows8.length < lowered) rows8 = new byte[lowered];
+        if (!int8In && rowsF.length < lowered) rowsF = new float[lowered];
+        if (int8Out && out8.length < outs) out8 = new byte[outs];
+        if (!int8Out && outF.length < outs) outF = new float[outs];
+    }
+
+    /** One sample's int8 input {@code [inC, H, W]} at {@code x[xOff]} lowered to {@code [plane x patch]} rows. */
+    private void im2row(byte[] x, int xOff, byte padValue, byte[] rows, int rOff) {
+        int r = rOff;
+        for (int oy = 0; oy < outH; oy++) {
+            int iy0 = oy * stride - pad;
+            for (int ox = 0; ox < outW; ox++) {
+                int ix0 = ox * stride - pad;
+                boolean inside = iy0 >= 0 && ix0 >= 0 && iy0 + kernel <= height && ix0 + kernel <= width;
+                for (int c = 0; c < inC; c++) {
+                    for (int ky = 0; ky < kernel; ky++) {
+                        int iy = iy0 + ky, base = xOff + (c * height + iy) * width;
+                        if (inside) {
+                            for (int kx = 0; kx < kernel; kx++) rows[r++] = x[base + ix0 + kx];
+                        } else {
+                            boolean rowIn = iy >= 0 && iy < height;
+                            for (int kx = 0; kx < kernel; kx++) {
+                                int ix = ix0 + kx;
+                                rows[r++] = rowIn && ix >= 0 && ix < width ? x[base + ix] : padValue;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The float form of {@link #im2row(byte[], int, byte, byte[], int)}, padding with 0. */
+    private void im2row(float[] x, int xOff, float[] rows, int rOff) {
+        int r = rOff;
+        for (int oy = 0; oy < outH; oy++) {
+            int iy0 = oy * stride - pad;
+            for (int ox = 0; ox < outW; ox++) {
+                int ix0 = ox * stride - pad;
+                boolean inside = iy0 >= 0 && ix0 >= 0 && iy0 + kernel <= height && ix0 + kernel <= width;
+                for (int c = 0; c < inC; c++) {
+                    for (int ky = 0; ky < kernel; ky++) {
+                        int iy = iy0 + ky, base = xOff + (c * height + iy) * width;
+                        if (inside) {
+                            for (int kx = 0; kx < kernel; kx++) rows[r++] = x[base + ix0 + kx];
+                        } else {
+                            boolean rowIn = iy >= 0 && iy < height;
+                            for (int kx = 0; kx < kernel; kx++) {
+                                int ix = ix0 + kx;
+                                rows[r++] = rowIn && ix >= 0 && ix < width ? x[base + ix] : 0f;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code [plane x outC]} at {@code src[from]} to {@code [outC x plane]} at {@code dst[to]}. */
+    private void transpose(byte[] src, int from, byte[] dst, int to) {
+        for (int p = 0; p < plane; p++) {
+            for (int o = 0, s = from + p * outC; o < outC; o++) dst[to + o * plane + p] = src[s + o];
+        }
+    }
+
+    private void transpose(float[] src, int from, float[] dst, int to) {
+        for (int p = 0; p < plane; p++) {
+            for (int o = 0, s = from + p * outC; o < outC; o++) dst[to + o * plane + p] = src[s + o];
+        }
+    }
+
+    public int inputChannels() {
+        return inC;
+    }
+
+    public int kernelSize() {
+        return kernel;
+    }
+
+    public QuantizedWeights weights() {
+        return product.weights;
+    }
+
+    public float[] bias() {
+        return product.bias.clone();
+    }
+
+    public ActivationMode activations() {
+        return product.activations;
+    }
+
+    public QuantParams inputQuantization() {
+        return product.input;
+    }
+
+    @Override
+    public int[] outputShape() {
+        return new int[] {outC, outH, outW};
+    }
+
+    @Override
+    public String spec() {
+        return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")";
+    }
+
+    @Override
+    public String precision() {
+        return product.precision();
+    }
+
+    @Override
+    public long flops() {
+        return 2L * outC * patch * plane;
+    }
+}

@@ -1,0 +1,77 @@
+package dev.whittle.engine.quant;
+
+import dev.whittle.kernels.QuantParams;
+
+/**
+ * A fully connected layer on integer kernels, {@code y = x W^T + b} with W quantized to INT8 or
+ * INT4 (see {@link IntegerProduct} for the arithmetic). Inference only: it is converted from a
+ * trained {@link dev.whittle.engine.nn.Linear}, or read from a model file.
+ */
+public final class QuantizedLinear implements QuantizedLayer {
+
+    private final int in;
+    private final int out;
+    private final IntegerProduct product;
+    private final Activations y = new Activations();
+
+    /**
+     * @param input  the input's quantization for INT8 activations, else null
+     * @param output the output's quantization when the next quantized layer takes int8, else null (FP32 out)
+     * @param relu   whether a ReLU follows (fused: a clamp at the output)
+     */
+    public QuantizedLinear(QuantizedWeights weights, float[] bias, ActivationMode activations,
+                           QuantParams input, QuantParams output, boolean relu) {
+        this.in = weights.cols();
+        this.out = weights.rows();
+        this.product = new IntegerProduct(weights, bias, activations, input, output, relu);
+    }
+
+    @Override
+    public Activations forward(Activations x) {
+        product.checkInput(x, in);
+        int batch = x.batch();
+        int[] shape = {out};
+        if (product.int8Output()) y.asInt8(batch, shape, product.output.scales()[0], product.output.zeroPoints()[0]);
+        else y.asFloats(batch, shape);
+        product.multiply(batch, x.bytes(), x.floats(), 0, y.bytes(), y.floats(), 0);
+        return y;
+    }
+
+    public QuantizedWeights weights() {
+        return product.weights;
+    }
+
+    /** The float bias (a copy). */
+    public float[] bias() {
+        return product.bias.clone();
+    }
+
+    public ActivationMode activations() {
+        return product.activations;
+    }
+
+    /** The input quantization (INT8 activations), else null. */
+    public QuantParams inputQuantization() {
+        return product.input;
+    }
+
+    @Override
+    public int[] outputShape() {
+        return new int[] {out};
+    }
+
+    @Override
+    public String spec() {
+        return "linear(" + out + ")";
+    }
+
+    @Override
+    public String precision() {
+        return product.precision();
+    }
+
+    @Override
+    public long flops() {
+        return 2L * in * out;
+    }
+}
