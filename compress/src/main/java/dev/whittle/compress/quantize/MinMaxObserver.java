@@ -9,13 +9,14 @@ import dev.whittle.kernels.Quantization;
  * the plainest range estimate, in constant memory. Its quantization covers the whole range seen
  * (widened to include 0, so 0 stays exact for padding and ReLU).
  */
-public final class MinMaxObserver {
+public final class MinMaxObserver implements Observer {
 
     private float min = Float.POSITIVE_INFINITY;
     private float max = Float.NEGATIVE_INFINITY;
     private long count;
 
-    /** Takes in {@code x[off .. off+n)}; NaN values are a model error and are refused. */
+    /** NaN values are a model error and are refused. */
+    @Override
     public void observe(float[] x, int off, int n) {
         float lo = min, hi = max;
         for (int i = off; i < off + n; i++) {
@@ -42,10 +43,8 @@ public final class MinMaxObserver {
         return count;
     }
 
-    /**
-     * Int8 per-tensor parameters for the range seen: asymmetric ({@code [min, max]} onto
-     * [-128, 127] with a zero point) or symmetric ({@code [-a, a]}, a = max |x|, zero point 0).
-     */
+    /** The range seen: {@code [min, max]} (asymmetric) or {@code [-a, a]}, a = max |x| (symmetric). */
+    @Override
     public QuantParams int8(boolean symmetric) {
         if (count == 0) throw new IllegalStateException("nothing observed");
         if (!symmetric) return Quantization.affine(QuantRange.INT8, min, max);

@@ -32,6 +32,9 @@ final class IntegerProduct {
     final QuantParams input;
     final QuantParams output;
     final boolean relu;
+    /** The input's and output's (scale, zero point), unpacked once: the forward pass reads them per call. */
+    final float inputScale, outputScale;
+    final int inputZeroPoint, outputZeroPoint;
     private final Int8Requantization requantization;
     private final int[] int32Bias;
     private final float[] outputScales;
@@ -67,6 +70,10 @@ final class IntegerProduct {
         this.input = input;
         this.output = output;
         this.relu = relu;
+        this.inputScale = input == null ? 0f : input.scales()[0];
+        this.inputZeroPoint = input == null ? 0 : input.zeroPoints()[0];
+        this.outputScale = output == null ? 0f : output.scales()[0];
+        this.outputZeroPoint = output == null ? 0 : output.zeroPoints()[0];
         if (activations != ActivationMode.INT8) {
             requantization = null;
             int32Bias = null;
@@ -100,7 +107,7 @@ final class IntegerProduct {
     void multiply(int m, byte[] x8, float[] xf, int xOff, byte[] y8, float[] yf, int yOff) {
         switch (activations) {
             case INT8 -> {
-                int zx = input.zeroPoints()[0];
+                int zx = inputZeroPoint;
                 if (requantization != null) INT8.gemm(m, x8, xOff, zx, weights.int8(), requantization, y8, yOff);
                 else INT8.gemmFloat(m, x8, xOff, zx, weights.int8(), int32Bias, outputScales, relu, yf, yOff);
             }
@@ -115,9 +122,9 @@ final class IntegerProduct {
             throw new IllegalArgumentException("input of " + x.sampleSize() + " values per sample, expected " + sampleSize);
         }
         if (activations == ActivationMode.INT8) {
-            if (!x.quantized() || x.scale() != input.scales()[0] || x.zeroPoint() != input.zeroPoints()[0]) {
-                throw new IllegalStateException("expected int8 activations with scale " + input.scales()[0] + " and zero point "
-                        + input.zeroPoints()[0]);
+            if (!x.quantized() || x.scale() != inputScale || x.zeroPoint() != inputZeroPoint) {
+                throw new IllegalStateException("expected int8 activations with scale " + inputScale + " and zero point "
+                        + inputZeroPoint);
             }
         } else if (x.quantized()) {
             throw new IllegalStateException("expected fp32 activations");

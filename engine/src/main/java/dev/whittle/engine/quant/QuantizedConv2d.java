@@ -26,6 +26,8 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private final int outC, kernel, stride, pad;
     private final int outH, outW, plane, patch;
     private final IntegerProduct product;
+    /** The per-sample output shape, shared with the output activations (never changed). */
+    private final int[] shape;
     private final Activations y = new Activations();
     private byte[] rows8 = new byte[0];
     private float[] rowsF = new float[0];
@@ -55,6 +57,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (weights.cols() != patch) {
             throw new IllegalArgumentException("conv weights have " + weights.cols() + " inputs per channel, expected " + patch);
         }
+        this.shape = new int[] {outC, outH, outW};
         this.product = new IntegerProduct(weights, bias, activations, input, output, relu);
     }
 
@@ -62,9 +65,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
     public Activations forward(Activations x) {
         product.checkInput(x, inC * height * width);
         int batch = x.batch(), inSize = inC * height * width, outSize = outC * plane;
-        int[] shape = {outC, outH, outW};
+        int[] shape = this.shape;
         boolean int8In = product.activations == ActivationMode.INT8, int8Out = product.int8Output();
-        if (int8Out) y.asInt8(batch, shape, product.output.scales()[0], product.output.zeroPoints()[0]);
+        if (int8Out) y.asInt8(batch, shape, product.outputScale, product.outputZeroPoint);
         else y.asFloats(batch, shape);
         int chunk = Math.max(1, Math.min(batch, CHUNK_VALUES / (plane * patch)));
         ensureBuffers(chunk, int8In, int8Out);
@@ -73,7 +76,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
             for (int s = 0; s < count; s++) {
                 int xOff = (s0 + s) * inSize, rOff = s * plane * patch;
                 if (int8In) {
-                    im2row(x.bytes(), xOff, (byte) product.input.zeroPoints()[0], rows8, rOff);
+                    im2row(x.bytes(), xOff, (byte) product.inputZeroPoint, rows8, rOff);
                 } else {
                     im2row(x.floats(), xOff, rowsF, rOff);
                 }

@@ -12,6 +12,8 @@ public final class QuantizedLinear implements QuantizedLayer {
     private final int in;
     private final int out;
     private final IntegerProduct product;
+    /** The per-sample output shape, shared with the output activations (never changed). */
+    private final int[] shape;
     private final Activations y = new Activations();
 
     /**
@@ -23,6 +25,7 @@ public final class QuantizedLinear implements QuantizedLayer {
                            QuantParams input, QuantParams output, boolean relu) {
         this.in = weights.cols();
         this.out = weights.rows();
+        this.shape = new int[] {out};
         this.product = new IntegerProduct(weights, bias, activations, input, output, relu);
     }
 
@@ -30,8 +33,8 @@ public final class QuantizedLinear implements QuantizedLayer {
     public Activations forward(Activations x) {
         product.checkInput(x, in);
         int batch = x.batch();
-        int[] shape = {out};
-        if (product.int8Output()) y.asInt8(batch, shape, product.output.scales()[0], product.output.zeroPoints()[0]);
+        int[] shape = this.shape;
+        if (product.int8Output()) y.asInt8(batch, shape, product.outputScale, product.outputZeroPoint);
         else y.asFloats(batch, shape);
         product.multiply(batch, x.bytes(), x.floats(), 0, y.bytes(), y.floats(), 0);
         return y;
