@@ -35,23 +35,53 @@ final class Int8Pool2d implements QuantizedLayer {
         int[] shape = spec.equals("gap") ? new int[] {channels} : new int[] {channels, outH, outW};
         y.asInt8(x.batch(), shape, x.scale(), x.zeroPoint());
         byte[] in = x.bytes(), out = y.bytes();
-        int planes = x.batch() * channels, window = kh * kw;
+        int planes = x.batch() * channels;
+        if (max && kh == 2 && kw == 2 && stride == 2) maxPool2x2(in, out, planes);
+        else if (max) maxPool(in, out, planes);
+        else avgPool(in, out, planes);
+        return y;
+    }
+
+    /** The common case, LeNet's: each output the largest of two pairs of neighbours on two rows. */
+    private void maxPool2x2(byte[] in, byte[] out, int planes) {
         for (int p = 0, o = 0; p < planes; p++) {
-            int base = p * height * width;
             for (int oy = 0; oy < outH; oy++) {
+                int r0 = p * height * width + 2 * oy * width, r1 = r0 + width;
                 for (int ox = 0; ox < outW; ox++, o++) {
-                    int corner = base + oy * stride * width + ox * stride;
-                    int acc = max ? Byte.MIN_VALUE : 0;
-                    for (int ky = 0; ky < kh; ky++) {
-                        for (int kx = 0, at = corner + ky * width; kx < kw; kx++) {
-                            acc = max ? Math.max(acc, in[at + kx]) : acc + in[at + kx];
-                        }
-                    }
-                    out[o] = (byte) (max ? acc : (int) Math.rint((double) acc / window));
+                    int a = Math.max(in[r0 + 2 * ox], in[r0 + 2 * ox + 1]), b = Math.max(in[r1 + 2 * ox], in[r1 + 2 * ox + 1]);
+                    out[o] = (byte) Math.max(a, b);
                 }
             }
         }
-        return y;
+    }
+
+    private void maxPool(byte[] in, byte[] out, int planes) {
+        for (int p = 0, o = 0; p < planes; p++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++, o++) {
+                    int corner = p * height * width + oy * stride * width + ox * stride, m = Byte.MIN_VALUE;
+                    for (int ky = 0; ky < kh; ky++) {
+                        for (int kx = 0, at = corner + ky * width; kx < kw; kx++) m = Math.max(m, in[at + kx]);
+                    }
+                    out[o] = (byte) m;
+                }
+            }
+        }
+    }
+
+    private void avgPool(byte[] in, byte[] out, int planes) {
+        int window = kh * kw;
+        for (int p = 0, o = 0; p < planes; p++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++, o++) {
+                    int corner = p * height * width + oy * stride * width + ox * stride, sum = 0;
+                    for (int ky = 0; ky < kh; ky++) {
+                        for (int kx = 0, at = corner + ky * width; kx < kw; kx++) sum += in[at + kx];
+                    }
+                    out[o] = (byte) (int) Math.rint((double) sum / window);
+                }
+            }
+        }
     }
 
     @Override

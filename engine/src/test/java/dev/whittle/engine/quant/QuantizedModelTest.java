@@ -86,6 +86,16 @@ class QuantizedModelTest {
     }
 
     @Test
+    void aConvolutionTooDeepForExactFloatSumsRunsOnTheInt8GemmAndMatchesTheTwin() throws BadInputException {
+        int[] input = {60, 5, 5};   // 60 * 3 * 3 = 540 inputs per output: past EXACT_FLOAT_K
+        Sequential model = floatModel("conv(3,3,pad=1) relu flatten linear(4)", input, 14);
+        Map<Integer, QuantizedModel.LayerPlan> plans = w8a8Plans(model, batch(8, input, 15), Granularity.PER_CHANNEL);
+        QuantizedModel q = QuantizedModel.build(model, plans);
+        Tensor x = batch(3, input, 16);
+        assertArrayEquals(integerTwin(model, plans, x), q.predict(x).data());
+    }
+
+    @Test
     void w8a8StaysCloseToTheFloatModel() throws BadInputException {
         for (Granularity g : new Granularity[] {Granularity.PER_CHANNEL, Granularity.PER_TENSOR}) {
             Sequential model = floatModel(CONV_NET, INPUT, 5);
@@ -239,6 +249,27 @@ class QuantizedModelTest {
                     }
                 }
                 outShape = new int[] {n, out};
+            }
+            boolean floatConv = l instanceof Conv2d && k <= QuantizedConv2d.EXACT_FLOAT_K;
+            if (floatConv) {
+                // small convolutions rescale in float and requantize as the quantize step does
+                float[] yf = new float[n * out * positions];
+                for (int b = 0; b < n; b++) {
+                    for (int pos = 0; pos < positions; pos++) {
+                        for (int o = 0; o < out; o++) {
+                            float v = Math.fma(sx * ws[o], (float) acc[b * positions + pos][o], bias[o]);
+                            yf[(b * out + o) * positions + pos] = relu ? Math.max(v, 0f) : v;
+                        }
+                    }
+                }
+                if (next == null) return yf;
+                int[] y = new int[yf.length];
+                for (int j = 0; j < y.length; j++) {
+                    y[j] = Quantization.quantize(yf[j], next.input().scales()[0], next.input().zeroPoints()[0], QuantRange.INT8);
+                }
+                q = y;
+                shape = outShape;
+                continue;
             }
             if (next == null) {
                 // the last layer: dequantized to float
