@@ -1,7 +1,10 @@
 package dev.whittle.cli;
 
+import dev.whittle.compress.quantize.Observers;
 import dev.whittle.compress.quantize.PostTrainingQuantizer;
+import dev.whittle.compress.quantize.QuantizationAwareTraining;
 import dev.whittle.compress.quantize.QuantizationConfig;
+import dev.whittle.compress.quantize.Sensitivity;
 import dev.whittle.compress.report.InferenceTiming;
 import dev.whittle.datasets.DataSplit;
 import dev.whittle.engine.BadInputException;
@@ -15,8 +18,10 @@ import dev.whittle.engine.quant.QuantizedLayer;
 import dev.whittle.engine.quant.QuantizedLinear;
 import dev.whittle.engine.quant.QuantizedModel;
 import dev.whittle.engine.quant.QuantizedWeights;
+import dev.whittle.engine.train.EpochStats;
 import dev.whittle.engine.train.Evaluation;
 import dev.whittle.engine.train.Evaluator;
+import dev.whittle.engine.train.TrainConfig;
 import dev.whittle.kernels.Kernels;
 import dev.whittle.kernels.QuantParams;
 import dev.whittle.kernels.QuantParams.Granularity;
@@ -38,7 +43,8 @@ import picocli.CommandLine.Option;
 
 /** {@code whittle quantize}: post-training quantization of a trained FP32 model, with its cost and savings measured. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = {"Quantize a trained FP32 model to INT8 or INT4 weights (post-training, min-max calibration on training samples),",
+        description = {"Quantize a trained FP32 model to INT8 or INT4 weights (post-training calibration on training samples,",
+                "optionally folding batch norms, equalizing layers, correcting biases, GPTQ rounding, quantization-aware fine-tuning),",
                 "save it, and report accuracy, size, batch-1 latency and batch-64 throughput before and after."})
 final class QuantizeCommand implements Callable<Integer> {
 
@@ -60,8 +66,30 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--scheme", defaultValue = "asym", description = "Activation quantization: asym (calibrated zero point) or sym (zero point 0) (default: ${DEFAULT-VALUE}).")
     String scheme;
 
-    @Option(names = "--calibration", defaultValue = "minmax", description = "How activation ranges are estimated: minmax (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--calibration", defaultValue = "minmax",
+            description = "How activation ranges are estimated: minmax, ema, percentile:P (e.g. percentile:99.99), mse or entropy (default: ${DEFAULT-VALUE}).")
     String calibration;
+
+    @Option(names = "--method", defaultValue = "rtn", description = "How weights are rounded: rtn (to nearest) or gptq (error-compensating, Frantar et al. 2022) (default: ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--fold-bn", description = "Fold batch norms into the Linear or Conv2d before them first.")
+    boolean foldBn;
+
+    @Option(names = "--equalize", description = "Cross-layer equalization of ReLU chains first (Nagel et al. 2019).")
+    boolean equalize;
+
+    @Option(names = "--bias-correction", description = "Correct each bias for the mean output shift its weight rounding causes (Nagel et al. 2019).")
+    boolean biasCorrection;
+
+    @Option(names = "--qat-epochs", paramLabel = "E", defaultValue = "0", description = "Quantization-aware fine-tuning epochs after calibration (default: ${DEFAULT-VALUE}: none).")
+    int qatEpochs;
+
+    @Option(names = "--qat-lr", paramLabel = "LR", defaultValue = "1e-4", description = "Learning rate of the quantization-aware fine-tuning (Adam) (default: ${DEFAULT-VALUE}).")
+    float qatLr;
+
+    @Option(names = "--sensitivity", description = "Also quantize each layer alone and report the accuracy it costs.")
+    boolean sensitivity;
 
     @Option(names = "--calib-samples", paramLabel = "N", defaultValue = "1000", description = "Training samples for calibration (default: ${DEFAULT-VALUE}).")
     int calibSamples;
@@ -101,11 +129,25 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         PrintStream o = System.out;
         o.println("model    " + modelPath + "  (" + model.arch() + ")");
-        o.println("scheme   " + describe(config) + "; calibration minmax on " + Math.min(calibSamples, split.train().size())
-                + " training samples; " + threads + " thread(s); kernels: " + Kernels.describe());
+        o.println("scheme   " + describe(config) + ", weights by " + method + (foldBn ? ", batch norms folded" : "")
+                + (equalize ? ", layers equalized" : "") + (biasCorrection ? ", bias corrected" : ""));
+        o.println("calib    " + calibration + " on " + Math.min(calibSamples, split.train().size()) + " training samples (seed " + seed
+                + "); " + threads + " thread(s); kernels: " + Kernels.describe());
 
         long t0 = System.nanoTime();
-        QuantizedModel quantized = PostTrainingQuantizer.quantize(model, split.train(), config);
+        QuantizedModel quantized;
+        List<EpochStats> qatHistory = null;
+        if (qatEpochs > 0) {
+            TrainConfig training = TrainConfig.defaults().withEpochs(qatEpochs).withSeed(seed).withLearningRate(qatLr);
+            o.println("quantization-aware fine-tuning: " + qatEpochs + " epochs, adam lr " + qatLr + ", batch " + training.batchSize());
+            Progress.header(o);
+            QuantizationAwareTraining.Result r = QuantizationAwareTraining.run(model, split.train(), split.test(), config, training,
+                    new Progress(qatEpochs));
+            quantized = r.quantized();
+            qatHistory = r.epochs();
+        } else {
+            quantized = PostTrainingQuantizer.quantize(model, split.train(), config);
+        }
         double quantizeSeconds = (System.nanoTime() - t0) / 1e9;
 
         Map<String, String> meta = new LinkedHashMap<>(loaded.metadata());
@@ -122,6 +164,22 @@ final class QuantizeCommand implements Callable<Integer> {
         List<InferenceTiming.Result> timing = runs == 0 ? null : InferenceTiming.measure(List.of(model, quantized), split.test(), runs);
 
         List<Object> layers = printLayers(o, quantized);
+        if (sensitivity) {
+            List<Sensitivity.LayerResult> sens = Sensitivity.analyze(model, split.train(), split.test(), config, before.accuracy());
+            o.println();
+            o.println("sensitivity: each layer quantized alone (the others in fp32), test accuracy and drop");
+            for (Sensitivity.LayerResult lr : sens) {
+                o.printf(Locale.ROOT, "%-3d %-16s %8.2f%% %+8.2f points%n", lr.index(), lr.layer(), 100 * lr.accuracy(), -lr.dropPoints());
+                for (Object row : layers) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> m = (Map<String, Object>) row;
+                    if (m.get("layer").equals(lr.layer()) && ((Integer) m.get("index")) == lr.index() && !config.foldBatchNorm()) {
+                        m.put("sensitivity_accuracy", lr.accuracy());
+                        m.put("sensitivity_drop_points", lr.dropPoints());
+                    }
+                }
+            }
+        }
         Map<String, Object> baseline = ModelStats.of(model, before.accuracy(), loaded.fileBytes(), loaded.headerBytes());
         Map<String, Object> fin = ModelStats.of(quantized, after.accuracy(), written.fileBytes(), written.headerBytes());
         if (timing != null) {
@@ -159,6 +217,13 @@ final class QuantizeCommand implements Callable<Integer> {
             settings.put("activations", config.activations().label());
             settings.put("scheme", scheme);
             settings.put("calibration", calibration);
+            settings.put("method", method);
+            settings.put("fold_bn", foldBn);
+            settings.put("equalize", equalize);
+            settings.put("bias_correction", biasCorrection);
+            settings.put("qat_epochs", qatEpochs);
+            if (qatEpochs > 0) settings.put("qat_lr", qatLr);
+            settings.put("sensitivity", sensitivity);
             settings.put("calib_samples", calibSamples);
             settings.put("keep_float", new ArrayList<>(config.keepFloat()));
             settings.put("seed", seed);
@@ -172,6 +237,18 @@ final class QuantizeCommand implements Callable<Integer> {
             if (timing != null) r.put("speedup", timing.get(0).latencyUsP50() / timing.get(1).latencyUsP50());
             r.put("accuracy_drop_points", 100 * (before.accuracy() - after.accuracy()));
             r.put("layers", layers);
+            if (qatHistory != null) {
+                List<Object> epochsJson = new ArrayList<>();
+                for (EpochStats e : qatHistory) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("epoch", e.epoch());
+                    m.put("train_loss", e.trainLoss());
+                    m.put("train_accuracy", e.trainAccuracy());
+                    m.put("seconds", e.seconds());
+                    epochsJson.add(m);
+                }
+                r.put("qat_epochs", epochsJson);
+            }
             Reports.write(common.report, r);
         }
         return 0;
@@ -225,8 +302,20 @@ final class QuantizeCommand implements Callable<Integer> {
 
     private QuantizationConfig config() throws BadInputException {
         if (bits != 8 && bits != 4) throw new BadInputException("--bits: must be 8 or 4, got " + bits);
-        if (!calibration.equals("minmax")) {
-            throw new BadInputException("--calibration: \"" + calibration + "\" is not available; use minmax");
+        try {
+            Observers.parse(calibration);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--calibration: " + e.getMessage());
+        }
+        QuantizationConfig.WeightMethod weightMethod = switch (method) {
+            case "rtn" -> QuantizationConfig.WeightMethod.RTN;
+            case "gptq" -> QuantizationConfig.WeightMethod.GPTQ;
+            default -> throw new BadInputException("--method: must be rtn or gptq, got \"" + method + "\"");
+        };
+        if (qatEpochs < 0 || qatEpochs > 10_000) throw new BadInputException("--qat-epochs: must be between 0 and 10000, got " + qatEpochs);
+        if (!(qatLr > 0f) || Float.isInfinite(qatLr)) throw new BadInputException("--qat-lr: must be a positive number, got " + qatLr);
+        if (qatEpochs > 0 && weightMethod == QuantizationConfig.WeightMethod.GPTQ) {
+            throw new BadInputException("--method gptq with --qat-epochs: the fine-tuned weights are converted by rounding to nearest (as they were trained); use one or the other");
         }
         if (calibSamples < 1 || calibSamples > 10_000_000) throw new BadInputException("--calib-samples: must be between 1 and 10000000, got " + calibSamples);
         boolean symmetric = switch (scheme) {
@@ -258,7 +347,8 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new BadInputException("--activations 32 with --bits 8: INT8 weights run on the integer kernels with int8 activations; use --activations 8");
         }
         ActivationMode mode = bits == 8 ? ActivationMode.INT8 : acts == 8 ? ActivationMode.INT8_DYNAMIC : ActivationMode.FLOAT;
-        return new QuantizationConfig(bits, g, group, mode, symmetric, calibSamples, seed, new LinkedHashSet<>(keepFloat));
+        return new QuantizationConfig(bits, g, group, mode, symmetric, calibration, calibSamples, seed, new LinkedHashSet<>(keepFloat),
+                weightMethod, foldBn, equalize, biasCorrection);
     }
 
     private static String weightsLabel(QuantizationConfig c) {
@@ -278,7 +368,8 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     private String recipe(String previous) {
-        String mine = "quantize --bits " + bits + (weights != null ? " --weights " + weights : "") + (activations != null ? " --activations " + activations : "")
+        String mine = "quantize --bits " + bits + " --method " + method + (foldBn ? " --fold-bn" : "") + (equalize ? " --equalize" : "")
+                + (biasCorrection ? " --bias-correction" : "") + (qatEpochs > 0 ? " --qat-epochs " + qatEpochs + " --qat-lr " + qatLr : "") + (weights != null ? " --weights " + weights : "") + (activations != null ? " --activations " + activations : "")
                 + " --scheme " + scheme + " --calibration " + calibration + " --calib-samples " + calibSamples
                 + (keepFloat.isEmpty() ? "" : " --keep-float " + keepFloat.toString().replaceAll("[\\[\\] ]", "")) + " --seed " + seed;
         return previous == null ? mine : previous + " | " + mine;

@@ -15,7 +15,6 @@ import dev.whittle.engine.quant.QuantizedModel;
 import dev.whittle.engine.train.Evaluator;
 import dev.whittle.engine.train.TrainConfig;
 import dev.whittle.engine.train.Trainer;
-import dev.whittle.kernels.QuantParams.Granularity;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -53,7 +52,7 @@ class PostTrainingQuantizerTest {
     @Test
     void int4KeepsMostOfIt() {
         for (ActivationMode mode : new ActivationMode[] {ActivationMode.FLOAT, ActivationMode.INT8_DYNAMIC}) {
-            QuantizationConfig c = new QuantizationConfig(4, Granularity.PER_GROUP, 64, mode, false, 1000, 0L, Set.of());
+            QuantizationConfig c = QuantizationConfig.int4(64).withActivations(mode, false);
             double acc = Evaluator.evaluate(PostTrainingQuantizer.quantize(mlp, data.train(), c), data.test(), 256).accuracy();
             assertTrue(acc > mlpAccuracy - 0.03, mode + ": int4 " + acc + " against fp32 " + mlpAccuracy);
         }
@@ -65,7 +64,7 @@ class PostTrainingQuantizerTest {
         ModelFile.save(PostTrainingQuantizer.quantize(mlp, data.train(), QuantizationConfig.int8()), a, Map.of());
         ModelFile.save(PostTrainingQuantizer.quantize(mlp, data.train(), QuantizationConfig.int8()), b, Map.of());
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
-        QuantizationConfig other = new QuantizationConfig(8, Granularity.PER_CHANNEL, 0, ActivationMode.INT8, false, 50, 1L, Set.of());
+        QuantizationConfig other = QuantizationConfig.int8().withCalibration("minmax", 50, 1L);
         ModelFile.save(PostTrainingQuantizer.quantize(mlp, data.train(), other), c, Map.of());
         assertTrue(!java.util.Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(c)));
         // int8 weights: about a quarter of the 4-byte floats
@@ -99,12 +98,69 @@ class PostTrainingQuantizerTest {
 
     @Test
     void layersKeptInFloatStayFloat() {
-        QuantizationConfig c = new QuantizationConfig(8, Granularity.PER_CHANNEL, 0, ActivationMode.INT8, false, 200, 0L, Set.of(3));
+        QuantizationConfig c = QuantizationConfig.int8().withCalibration("minmax", 200, 0L).withKeepFloat(Set.of(3));
         QuantizedModel q = PostTrainingQuantizer.quantize(mlp, data.train(), c);
         assertEquals(Set.of(1, 5), q.quantizedLayers().keySet());
         Tensor x = new dev.whittle.engine.train.Batch(data.test(), 4).fill(data.test(), new int[] {0, 1, 2, 3}, 0, 4);
         float[] want = mlp.forward(x, false).data().clone();
         float[] got = q.predict(x).data();
         for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 0.1 * (1 + Math.abs(want[i])));
+    }
+
+    @Test
+    void biasCorrectionRemovesTheMeanShiftOfRoundedWeights() {
+        QuantizationConfig plain = QuantizationConfig.int4(128), corrected = plain.withTransforms(false, false, true);
+        int n = 500;
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        Tensor x = new dev.whittle.engine.train.Batch(data.train(), n).fill(data.train(), order, 0, n);
+        float[] want = mlp.forward(x, false).data().clone();
+        double[] shift = new double[2];
+        int k = 0;
+        for (QuantizationConfig c : new QuantizationConfig[] {plain, corrected}) {
+            float[] got = PostTrainingQuantizer.quantize(mlp, data.train(), c).predict(x).data();
+            double norm = 0;
+            for (int j = 0; j < 10; j++) {
+                double mean = 0;
+                for (int i = 0; i < n; i++) mean += got[i * 10 + j] - want[i * 10 + j];
+                norm += (mean / n) * (mean / n);
+            }
+            shift[k++] = Math.sqrt(norm);
+        }
+        assertTrue(shift[1] < 0.7 * shift[0], "mean logit shift " + shift[0] + " without, " + shift[1] + " with bias correction");
+    }
+
+    @Test
+    void quantizationAwareTrainingConvertsWhatItTrained() throws Exception {
+        QuantizationConfig c = QuantizationConfig.int4(128);
+        var r = QuantizationAwareTraining.run(mlp, data.train(), null, c,
+                TrainConfig.defaults().withEpochs(1).withLearningRate(1e-4f), dev.whittle.engine.train.TrainingListener.NONE);
+        // the integer model computes the fine-tuned weights rounded as the fake quantization rounded them
+        Sequential rounded = PostTrainingQuantizer.copy(r.fineTuned());
+        for (int i : r.quantized().quantizedLayers().keySet()) {
+            var lin = (dev.whittle.engine.nn.Linear) rounded.layers().get(i);
+            var q = PostTrainingQuantizer.roundToNearest(lin, c);
+            float[] w = lin.weight().value().data();
+            for (int o = 0; o < q.rows(); o++) for (int p = 0; p < q.cols(); p++) w[o * q.cols() + p] = q.dequantized(o, p);
+        }
+        Tensor x = new dev.whittle.engine.train.Batch(data.test(), 8).fill(data.test(), new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0, 8);
+        float[] want = rounded.forward(x, false).data().clone(), got = r.quantized().predict(x).data();
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-4 * (1 + Math.abs(want[i])));
+        assertEquals(1, r.epochs().size());
+        double qat = Evaluator.evaluate(r.quantized(), data.test(), 256).accuracy();
+        double ptq = Evaluator.evaluate(PostTrainingQuantizer.quantize(mlp, data.train(), c), data.test(), 256).accuracy();
+        assertTrue(qat >= ptq - 0.005, "QAT " + qat + " against post-training " + ptq);
+        // the input model is not touched
+        assertEquals(mlpAccuracy, Evaluator.evaluate(mlp, data.test(), 256).accuracy());
+    }
+
+    @Test
+    void sensitivityQuantizesOneLayerAtATime() {
+        var results = Sensitivity.analyze(mlp, data.train(), data.test(), QuantizationConfig.int4(32), mlpAccuracy);
+        assertEquals(java.util.List.of(1, 3, 5), results.stream().map(Sensitivity.LayerResult::index).toList());
+        for (var r : results) {
+            assertEquals(100 * (mlpAccuracy - r.accuracy()), r.dropPoints(), 1e-9);
+            assertTrue(r.accuracy() > mlpAccuracy - 0.05, r.toString());
+        }
     }
 }

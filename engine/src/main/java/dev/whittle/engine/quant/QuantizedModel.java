@@ -34,8 +34,17 @@ import java.util.Map;
  */
 public final class QuantizedModel implements Model {
 
-    /** How one Linear or Conv2d is quantized: its integer weights, what it takes as input, and the input's quantization (INT8 only). */
-    public record LayerPlan(QuantizedWeights weights, ActivationMode activations, QuantParams input) {}
+    /**
+     * How one Linear or Conv2d is quantized: its integer weights, what it takes as input, the
+     * input's quantization (INT8 only), and its bias (null: the float layer's; bias correction
+     * gives another).
+     */
+    public record LayerPlan(QuantizedWeights weights, ActivationMode activations, QuantParams input, float[] bias) {
+
+        public LayerPlan(QuantizedWeights weights, ActivationMode activations, QuantParams input) {
+            this(weights, activations, input, null);
+        }
+    }
 
     /** A layer of the architecture, by its index, and what runs it: a quantized layer or an FP32 one. */
     public record Entry(int index, String spec, QuantizedLayer quantized, Layer floatLayer) {}
@@ -105,7 +114,8 @@ public final class QuantizedModel implements Model {
             boolean relu = i + 1 < layers.size() && layers.get(i + 1) instanceof ReLU;
             QuantParams output = nextInt8Input(layers, plans, relu ? i + 2 : i + 1);
             if (plan.activations() != ActivationMode.INT8) output = null;
-            float[] bias = l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
+            float[] bias = plan.bias() != null ? plan.bias()
+                    : l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
             QuantizedLayer q;
             if (l instanceof Linear) {
                 q = new QuantizedLinear(plan.weights(), bias, plan.activations(), plan.input(), output, relu);

@@ -28,6 +28,10 @@ public record TrainConfig(int epochs, int batchSize, float learningRate, Optimiz
         return new TrainConfig(e, batchSize, learningRate, optimizer, momentum, nesterov, weightDecay, schedule, seed);
     }
 
+    public TrainConfig withLearningRate(float lr) {
+        return new TrainConfig(epochs, batchSize, lr, optimizer, momentum, nesterov, weightDecay, schedule, seed);
+    }
+
     public TrainConfig withSeed(long s) {
         return new TrainConfig(epochs, batchSize, learningRate, optimizer, momentum, nesterov, weightDecay, schedule, s);
     }
