@@ -4,6 +4,7 @@ import dev.whittle.engine.Layer;
 import dev.whittle.engine.NamedTensor;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Tensor;
+import dev.whittle.engine.quant.QuantizedWeights;
 import dev.whittle.kernels.QuantParams;
 import dev.whittle.kernels.QuantParams.Granularity;
 import dev.whittle.kernels.QuantRange;
@@ -59,7 +60,10 @@ final class FakeQuantWeights implements Layer {
 
     /** The symmetric min-max parameters {@link dev.whittle.engine.quant.QuantizedWeights#roundToNearest} chooses. */
     private QuantParams params(float[] w) {
-        if (bits == 4) return Quantization.symmetricPerGroup(w, 0, rows, cols, groupSize, QuantRange.INT4);
+        if (bits == 4) {
+            float[] scales = QuantizedWeights.int4Scales(w, rows, cols, groupSize);
+            return QuantParams.perGroup(QuantRange.INT4, groupSize, scales, new int[scales.length]);
+        }
         if (granularity == Granularity.PER_CHANNEL) return Quantization.symmetricPerChannel(w, 0, rows, cols, QuantRange.INT8_NARROW);
         float a = 0f;
         for (float v : w) a = Math.max(a, Math.abs(v));

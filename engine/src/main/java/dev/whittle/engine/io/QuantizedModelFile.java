@@ -104,11 +104,11 @@ final class QuantizedModelFile {
             float[] scales = w.scales();
             if (w.bits() == 8) {
                 entries.add(TensorEntry.ofBytes(p + "weight", DType.I8, w.int8Values(), weightShape));
-                entries.add(TensorEntry.ofFloats(p + "weight_scale", scales, scales.length));
+                entries.add(scaleEntry(p + "weight_scale", scales, scales.length));
             } else {
                 int padded = (w.cols() + w.groupSize() - 1) / w.groupSize() * w.groupSize();
                 entries.add(TensorEntry.ofBytes(p + "weight", DType.U8, w.packedInt4(), w.rows(), padded / 2));
-                entries.add(TensorEntry.ofFloats(p + "weight_scale", scales, w.rows(), padded / w.groupSize()));
+                entries.add(scaleEntry(p + "weight_scale", scales, w.rows(), padded / w.groupSize()));
             }
             entries.add(TensorEntry.ofFloats(p + "bias", bias, bias.length));
             if (input != null) {
@@ -203,12 +203,12 @@ final class QuantizedModelFile {
         }
         String wName = i + ".weight", sName = i + ".weight_scale";
         TensorEntry we = require(file, st, wName, used), se = require(file, st, sName, used);
-        float[] scales = floats(file, se);
+        float[] scales = scaleValues(file, se);
         QuantizedWeights weights;
         try {
             if (bits != null && bits == 8) {
                 checkTensor(file, we, DType.I8, floatShape);
-                checkTensor(file, se, DType.F32, new int[] {g == Granularity.PER_TENSOR ? 1 : rows});
+                checkTensor(file, se, se.dtype() == DType.F16 ? DType.F16 : DType.F32, new int[] {g == Granularity.PER_TENSOR ? 1 : rows});
                 weights = QuantizedWeights.int8(we.data(), rows, cols, g, scales);
             } else if (bits != null && bits == 4) {
                 Integer group = asInt(spec.get("group_size"));
@@ -227,7 +227,7 @@ final class QuantizedModelFile {
                     throw new BadInputException(file + ": tensor '" + wName + "' holds rows of " + paddedK + " INT4 values; "
                             + cols + " inputs in groups of " + group + " need " + (cols + group - 1) / group * group);
                 }
-                checkTensor(file, se, DType.F32, new int[] {rows, paddedK / group});
+                checkTensor(file, se, se.dtype() == DType.F16 ? DType.F16 : DType.F32, new int[] {rows, paddedK / group});
                 weights = QuantizedWeights.int4Packed(we.data(), rows, cols, group, scales);
             } else {
                 throw new BadInputException(where + ": \"bits\" is " + spec.get("bits") + ", expected 8 or 4");
@@ -251,6 +251,30 @@ final class QuantizedModelFile {
         return new QuantizedModel.LayerPlan(weights, acts, input);
     }
 
+    /** Scales as F16 when every one is exact in it (half the bytes), else F32. */
+    private static TensorEntry scaleEntry(String name, float[] scales, int... shape) {
+        for (float s : scales) {
+            if (Float.float16ToFloat(Float.floatToFloat16(s)) != s) return TensorEntry.ofFloats(name, scales, shape);
+        }
+        byte[] b = new byte[2 * scales.length];
+        for (int i = 0; i < scales.length; i++) {
+            short h = Float.floatToFloat16(scales[i]);
+            b[2 * i] = (byte) h;
+            b[2 * i + 1] = (byte) (h >> 8);
+        }
+        return new TensorEntry(name, DType.F16, shape, b);
+    }
+
+    /** An F32 or F16 tensor's values as floats. */
+    private static float[] scaleValues(Path file, TensorEntry e) throws BadInputException {
+        if (e.dtype() == DType.F32) return e.toFloats();
+        if (e.dtype() != DType.F16) throw new BadInputException(file + ": tensor '" + e.name() + "' has dtype " + e.dtype() + ", expected F32 or F16");
+        byte[] b = e.data();
+        float[] v = new float[b.length / 2];
+        for (int i = 0; i < v.length; i++) v[i] = Float.float16ToFloat((short) ((b[2 * i] & 0xFF) | (b[2 * i + 1] << 8)));
+        return v;
+    }
+
     private static TensorEntry require(Path file, SafeTensorsFile st, String name, Set<String> used) throws BadInputException {
         TensorEntry e = st.get(name);
         if (e == null) throw new BadInputException(file + ": tensor '" + name + "' is missing (the quantized layer needs it)");
@@ -263,11 +287,6 @@ final class QuantizedModelFile {
             throw new BadInputException(file + ": tensor '" + e.name() + "' is " + e.dtype() + " " + Arrays.toString(e.shape())
                     + ", expected " + dtype + " " + Arrays.toString(shape));
         }
-    }
-
-    private static float[] floats(Path file, TensorEntry e) throws BadInputException {
-        if (e.dtype() != DType.F32) throw new BadInputException(file + ": tensor '" + e.name() + "' has dtype " + e.dtype() + ", expected F32");
-        return e.toFloats();
     }
 
     private static void copyFloats(Path file, SafeTensorsFile st, String name, float[] target, int[] shape, Set<String> used)

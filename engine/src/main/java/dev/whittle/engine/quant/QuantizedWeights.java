@@ -2,6 +2,7 @@ package dev.whittle.engine.quant;
 
 import dev.whittle.kernels.Int4Matrix;
 import dev.whittle.kernels.Int8Matrix;
+import dev.whittle.kernels.QuantParams;
 import dev.whittle.kernels.QuantParams.Granularity;
 import dev.whittle.kernels.QuantRange;
 import dev.whittle.kernels.Quantization;
@@ -78,7 +79,14 @@ public final class QuantizedWeights {
     public static QuantizedWeights roundToNearest(float[] w, int rows, int cols, int bits, Granularity granularity, int groupSize) {
         if (bits == 4) {
             if (granularity != Granularity.PER_GROUP) throw new IllegalArgumentException("INT4 weights are quantized per group");
-            return ofInt4(Int4Matrix.quantize(w, 0, rows, cols, groupSize));
+            float[] scales = int4Scales(w, rows, cols, groupSize);
+            QuantParams p = QuantParams.perGroup(QuantRange.INT4, groupSize, scales, new int[scales.length]);
+            int padded = p.paddedCols(cols);
+            byte[] q = new byte[rows * padded];
+            Quantization.quantize(w, 0, rows, cols, p, q, 0);
+            byte[] values = new byte[rows * cols];
+            for (int r = 0; r < rows; r++) System.arraycopy(q, r * padded, values, r * cols, cols);
+            return int4(values, rows, cols, groupSize, scales);
         }
         if (bits != 8) throw new IllegalArgumentException("weights are quantized to 8 or 4 bits, not " + bits);
         QuantRange range = QuantRange.INT8_NARROW;
@@ -94,6 +102,21 @@ public final class QuantizedWeights {
             for (int c = 0; c < cols; c++) q[r * cols + c] = (byte) Quantization.quantize(w[r * cols + c], s, 0, range);
         }
         return int8(q, rows, cols, granularity, scales);
+    }
+
+    /**
+     * The min-max scales of INT4 groups, {@code max|w| / 7}, rounded to the nearest FP16 value: a
+     * group of 64 INT4 weights takes 32 bytes, so a 4-byte scale would add 12.5% to it, a 2-byte
+     * one 6%; the model file stores scales as F16 whenever they are exact in it.
+     */
+    public static float[] int4Scales(float[] w, int rows, int cols, int groupSize) {
+        float[] scales = Quantization.symmetricPerGroup(w, 0, rows, cols, groupSize, QuantRange.INT4).scales();
+        for (int i = 0; i < scales.length; i++) {
+            float h = Float.float16ToFloat(Float.floatToFloat16(scales[i]));
+            // a scale below FP16's range keeps its float value (stored as F32 then)
+            if (h > 0f && Float.isFinite(h)) scales[i] = h;
+        }
+        return scales;
     }
 
     private static QuantizedWeights ofInt4(Int4Matrix m) {

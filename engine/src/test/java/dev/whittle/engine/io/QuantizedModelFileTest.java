@@ -83,6 +83,7 @@ class QuantizedModelFileTest {
         assertEquals(DType.U8, st.get("6.weight").dtype());
         assertArrayEquals(new int[] {5, 48}, st.get("6.weight").shape());   // K = 70 padded to 96, two per byte
         assertArrayEquals(new int[] {5, 3}, st.get("6.weight_scale").shape());
+        assertEquals(DType.F16, st.get("6.weight_scale").dtype());   // INT4 scales are rounded to FP16 and stored so
         assertEquals(DType.I32, st.get("4.input_zero_point").dtype());
         // a second save of the loaded model writes the same bytes
         Path again = dir.resolve("again.safetensors");
@@ -115,7 +116,8 @@ class QuantizedModelFileTest {
     }
 
     private static TensorEntry floatValue(TensorEntry e, float v) {
-        float[] f = e.toFloats();
+        float[] f = new float[(int) e.elementCount()];
+        java.util.Arrays.fill(f, 0.01f);
         f[f.length - 1] = v;
         return TensorEntry.ofFloats(e.name(), f, e.shape());
     }
