@@ -15,13 +15,13 @@ public final class MinMaxObserver implements Observer {
     private float max = Float.NEGATIVE_INFINITY;
     private long count;
 
-    /** NaN values are a model error and are refused. */
+    /** NaN and infinite values are a model error and are refused. */
     @Override
     public void observe(float[] x, int off, int n) {
         float lo = min, hi = max;
         for (int i = off; i < off + n; i++) {
             float v = x[i];
-            if (v != v) throw new IllegalArgumentException("NaN in the activations being calibrated");
+            if (!Float.isFinite(v)) throw new IllegalArgumentException(v + " in the activations being calibrated");
             if (v < lo) lo = v;
             if (v > hi) hi = v;
         }
