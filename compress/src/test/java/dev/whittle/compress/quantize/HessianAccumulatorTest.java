@@ -40,6 +40,29 @@ class HessianAccumulatorTest {
         int batch = 2, cols = c * k * k;
         float[] x = random(batch * c * height * width, 2);
         int oh = (height + 2 * pad - k) / stride + 1, ow = (width + 2 * pad - k) / stride + 1;
+        float[] patches = patches(x, batch, c, height, width, k, stride, pad);
+        HessianAccumulator byHand = new HessianAccumulator(cols);
+        byHand.addRows(patches, 0, batch * oh * ow);
+        HessianAccumulator conv = new HessianAccumulator(cols);
+        conv.addConv(x, batch, new int[] {c, height, width}, k, stride, pad);
+        assertEquals(byHand.samples(), conv.samples());
+        double[] want = byHand.hessian(), got = conv.hessian();
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-12 * (1 + Math.abs(want[i])), "H entry " + i);
+    }
+
+    @Test
+    void rejectsMismatchedInputs() {
+        HessianAccumulator acc = new HessianAccumulator(18);
+        assertThrows(IllegalArgumentException.class, () -> acc.addRows(new float[17], 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> acc.addConv(new float[3 * 25], 1, new int[] {3, 5, 5}, 3, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> acc.addConv(new float[2 * 25], 2, new int[] {2, 5, 5}, 3, 1, 1));
+        assertEquals(0, acc.samples());
+    }
+
+    /** The receptive fields of every output pixel of every image, one row of {@code c*k*k} in (c, ky, kx) order each. */
+    static float[] patches(float[] x, int batch, int c, int height, int width, int k, int stride, int pad) {
+        int cols = c * k * k;
+        int oh = (height + 2 * pad - k) / stride + 1, ow = (width + 2 * pad - k) / stride + 1;
         float[] patches = new float[batch * oh * ow * cols];
         int p = 0;
         for (int b = 0; b < batch; b++) {
@@ -58,22 +81,7 @@ class HessianAccumulatorTest {
                 }
             }
         }
-        HessianAccumulator byHand = new HessianAccumulator(cols);
-        byHand.addRows(patches, 0, batch * oh * ow);
-        HessianAccumulator conv = new HessianAccumulator(cols);
-        conv.addConv(x, batch, new int[] {c, height, width}, k, stride, pad);
-        assertEquals(byHand.samples(), conv.samples());
-        double[] want = byHand.hessian(), got = conv.hessian();
-        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-12 * (1 + Math.abs(want[i])), "H entry " + i);
-    }
-
-    @Test
-    void rejectsMismatchedInputs() {
-        HessianAccumulator acc = new HessianAccumulator(18);
-        assertThrows(IllegalArgumentException.class, () -> acc.addRows(new float[17], 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> acc.addConv(new float[3 * 25], 1, new int[] {3, 5, 5}, 3, 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> acc.addConv(new float[2 * 25], 2, new int[] {2, 5, 5}, 3, 1, 1));
-        assertEquals(0, acc.samples());
+        return patches;
     }
 
     static float[] random(int n, long seed) {
