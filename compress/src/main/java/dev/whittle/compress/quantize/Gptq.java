@@ -4,6 +4,7 @@ import dev.whittle.engine.quant.QuantizedWeights;
 import dev.whittle.kernels.QuantParams.Granularity;
 import dev.whittle.kernels.QuantRange;
 import dev.whittle.kernels.Quantization;
+import java.util.Arrays;
 
 /**
  * GPTQ (Frantar, Ashkboos, Hoefler, Alistarh 2022, "GPTQ: Accurate Post-Training Quantization for
@@ -67,16 +68,14 @@ public final class Gptq {
         checkArguments(w, rows, cols, hessian, bits, granularity, groupSize, dampening, blockSize);
         double[] weights = new double[rows * cols];
         for (int i = 0; i < weights.length; i++) weights[i] = w[i];
-        double[] h = hessian.clone();
         // An input that was always zero says nothing about its weights, and they never change the
-        // output: drop them (weight 0) and give H a unit diagonal there so that it stays invertible.
+        // output: drop them (weight 0); inverseFactor gives H a unit diagonal there.
         for (int i = 0; i < cols; i++) {
-            if (h[i * cols + i] == 0.0) {
-                h[i * cols + i] = 1.0;
+            if (hessian[i * cols + i] == 0.0) {
                 for (int r = 0; r < rows; r++) weights[r * cols + i] = 0.0;
             }
         }
-        double[] u = inverseCholeskyWithDampening(h, cols, dampening);
+        double[] u = inverseFactor(hessian, cols, dampening);
 
         QuantRange range = bits == 4 ? QuantRange.INT4 : QuantRange.INT8_NARROW;
         int groups = bits == 4 ? Quantization.roundUp(cols, groupSize) / groupSize : 1;
@@ -89,61 +88,90 @@ public final class Gptq {
             }
             case PER_GROUP -> new float[rows * groups]; // chosen as the column loop reaches each group
         };
-        byte[] q = new byte[rows * cols];
         int block = bits == 4 ? Quantization.roundUp(blockSize, groupSize) : blockSize;
-        double[] errors = new double[rows * block];
+        Sweep sweep = new Sweep(weights, rows, cols, u, range, scales, bits == 4 ? groupSize : 0, groups, Math.min(block, cols));
         for (int from = 0; from < cols; from += block) {
-            int to = Math.min(from + block, cols), width = to - from;
+            int to = Math.min(from + block, cols);
             for (int j = from; j < to; j++) {
-                if (bits == 4 && j % groupSize == 0) chooseGroupScales(weights, rows, cols, j, groupSize, groups, scales);
-                quantizeColumn(weights, rows, cols, j, to, u, scales, bits == 4 ? groupSize : 0, groups, range, q, errors, width, j - from);
+                if (bits == 4 && j % groupSize == 0) sweep.chooseGroupScales(j);
+                sweep.quantizeColumn(j, from, to);
             }
-            propagate(weights, rows, cols, from, to, u, errors, width);
+            sweep.propagate(from, to);
         }
         return bits == 4
-                ? QuantizedWeights.int4(q, rows, cols, groupSize, scales)
-                : QuantizedWeights.int8(q, rows, cols, granularity, scales);
+                ? QuantizedWeights.int4(sweep.q, rows, cols, groupSize, scales)
+                : QuantizedWeights.int8(sweep.q, rows, cols, granularity, scales);
     }
 
-    /** For each row, the scale of the group starting at column {@code from}, from its current weights. */
-    private static void chooseGroupScales(double[] w, int rows, int cols, int from, int groupSize, int groups, float[] scales) {
-        int len = Math.min(groupSize, cols - from), g = from / groupSize;
-        for (int r = 0; r < rows; r++) {
-            scales[r * groups + g] = Quantization.symmetricScale(absMax(w, r * cols + from, len), QuantRange.INT4);
+    /** The state of one left-to-right pass over the columns: weights as updated so far, and the block's errors. */
+    private static final class Sweep {
+        final double[] w;      // [rows x cols], columns right of the current one carry the errors so far
+        final int rows, cols;
+        final double[] u;      // upper Cholesky factor of H⁻¹, [cols x cols]
+        final QuantRange range;
+        final float[] scales;  // 1, per row, or [rows x groups]
+        final int groupSize;   // 0 unless per group
+        final int groups;
+        final byte[] q;        // [rows x cols]
+        final double[] errors; // [rows x block]: e = (w − ŵ) / U_jj of the current block's columns
+        final int block;
+
+        Sweep(double[] w, int rows, int cols, double[] u, QuantRange range, float[] scales, int groupSize, int groups, int block) {
+            this.w = w;
+            this.rows = rows;
+            this.cols = cols;
+            this.u = u;
+            this.range = range;
+            this.scales = scales;
+            this.groupSize = groupSize;
+            this.groups = groups;
+            this.q = new byte[rows * cols];
+            this.errors = new double[rows * block];
+            this.block = block;
         }
-    }
 
-    /**
-     * Quantizes column {@code j} of every row and spreads each row's scaled error over the columns
-     * {@code j+1 .. blockEnd-1}; the error is kept for the block's lazy update of the later columns.
-     */
-    private static void quantizeColumn(double[] w, int rows, int cols, int j, int blockEnd, double[] u, float[] scales,
-                                       int groupSize, int groups, QuantRange range, byte[] q, double[] errors, int width, int slot) {
-        double d = u[j * cols + j];
-        int uRow = j * cols;
-        for (int r = 0; r < rows; r++) {
-            int at = r * cols + j;
-            float s = scales[groupSize > 0 ? r * groups + j / groupSize : (scales.length == 1 ? 0 : r)];
-            // quantize the float the value would have been, so that untouched weights round exactly as RTN rounds them
-            int v = Quantization.quantize((float) w[at], s, 0, range);
-            q[at] = (byte) v;
-            double e = (w[at] - Quantization.dequantize(v, s, 0)) / d;
-            errors[r * width + slot] = e;
-            if (e == 0.0) continue;
-            for (int k = j + 1; k < blockEnd; k++) w[r * cols + k] -= e * u[uRow + k];
+        /** For each row, the scale of the group starting at column {@code from}, from its current weights. */
+        void chooseGroupScales(int from) {
+            int len = Math.min(groupSize, cols - from), g = from / groupSize;
+            for (int r = 0; r < rows; r++) scales[r * groups + g] = Quantization.symmetricScale(absMax(w, r * cols + from, len), range);
         }
-    }
 
-    /** The lazy update: {@code W[:, to..] −= E[:, block] · U[from..to, to..]}. */
-    private static void propagate(double[] w, int rows, int cols, int from, int to, double[] u, double[] errors, int width) {
-        if (to == cols) return;
-        for (int r = 0; r < rows; r++) {
-            int row = r * cols;
-            for (int i = 0; i < to - from; i++) {
-                double e = errors[r * width + i];
+        float scale(int r, int j) {
+            if (groupSize > 0) return scales[r * groups + j / groupSize];
+            return scales[scales.length == 1 ? 0 : r];
+        }
+
+        /**
+         * Quantizes column {@code j} of every row and spreads each row's scaled error over the
+         * columns {@code j+1 .. to-1} of the block; the error is kept for the block's lazy update.
+         */
+        void quantizeColumn(int j, int from, int to) {
+            int uRow = j * cols;
+            double d = u[uRow + j];
+            for (int r = 0; r < rows; r++) {
+                int at = r * cols + j;
+                float s = scale(r, j);
+                // quantize the float the weight would have been, so that an untouched weight rounds exactly as RTN rounds it
+                int v = Quantization.quantize((float) w[at], s, 0, range);
+                q[at] = (byte) v;
+                double e = (w[at] - Quantization.dequantize(v, s, 0)) / d;
+                errors[r * block + j - from] = e;
                 if (e == 0.0) continue;
-                int uRow = (from + i) * cols;
-                for (int k = to; k < cols; k++) w[row + k] -= e * u[uRow + k];
+                for (int k = j + 1; k < to; k++) w[r * cols + k] -= e * u[uRow + k];
+            }
+        }
+
+        /** The lazy update: {@code W[:, to..] −= E · U[from..to, to..]}. */
+        void propagate(int from, int to) {
+            if (to == cols) return;
+            for (int r = 0; r < rows; r++) {
+                int row = r * cols;
+                for (int i = 0; i < to - from; i++) {
+                    double e = errors[r * block + i];
+                    if (e == 0.0) continue;
+                    int uRow = (from + i) * cols;
+                    for (int k = to; k < cols; k++) w[row + k] -= e * u[uRow + k];
+                }
             }
         }
     }
@@ -157,19 +185,23 @@ public final class Gptq {
     // ---- linear algebra ----------------------------------------------------------------------------
 
     /**
-     * The upper Cholesky factor of {@code (H + λI)⁻¹} for {@code λ = dampening · mean(diag H)}, with
-     * λ raised tenfold while H + λI is not numerically positive definite.
+     * The upper Cholesky factor of {@code (H' + λI)⁻¹}, where H' is H with a unit diagonal at its
+     * dead (zero-diagonal) inputs and {@code λ = dampening · mean(diag H')}; λ is raised tenfold while
+     * {@code H' + λI} is not numerically positive definite.
      */
-    private static double[] inverseCholeskyWithDampening(double[] h, int n, double dampening) {
+    private static double[] inverseFactor(double[] h, int n, double dampening) {
         double mean = 0.0;
-        for (int i = 0; i < n; i++) mean += h[i * n + i];
+        for (int i = 0; i < n; i++) mean += h[i * n + i] == 0.0 ? 1.0 : h[i * n + i];
         mean /= n;
         double lambda = dampening * mean;
+        double[] work = new double[n * n]; // the one n² array GPTQ needs beyond H: wide conv layers have n in the thousands
         for (int attempt = 0; ; attempt++) {
-            double[] damped = h.clone();
-            for (int i = 0; i < n; i++) damped[i * n + i] += lambda;
-            double[] u = inverseCholesky(damped, n);
-            if (u != null) return u;
+            reverse(h, work);
+            for (int i = 0; i < n; i++) {
+                int d = i * n + i;
+                work[d] = (work[d] == 0.0 ? 1.0 : work[d]) + lambda;
+            }
+            if (inverseFactorOfReversed(work, n)) return work;
             if (attempt == DAMPENING_RETRIES) {
                 throw new IllegalArgumentException("the Hessian is not positive definite even with " + lambda
                         + " added to its diagonal (mean diagonal " + mean + ")");
@@ -180,31 +212,46 @@ public final class Gptq {
 
     /**
      * The upper-triangular {@code U} with positive diagonal such that {@code A⁻¹ = UᵀU}, for a
-     * symmetric positive definite {@code a[n x n]}; null if {@code a} is not (numerically) positive
-     * definite.
-     *
-     * <p>Rather than invert A and factor the inverse (two O(n³) passes over a matrix whose
-     * small eigenvalues have become large ones), this factors A "backwards", {@code A = R Rᵀ} with
-     * {@code R} upper (a Cholesky factorisation of A with its rows and columns reversed), and inverts
-     * R: then {@code A⁻¹ = R⁻ᵀ R⁻¹}, so {@code U = R⁻¹} by the uniqueness of the Cholesky factor.
+     * symmetric positive definite {@code a[n x n]} (not changed); null if {@code a} is not
+     * (numerically) positive definite.
      */
     static double[] inverseCholesky(double[] a, int n) {
-        double[] l = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) l[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
+        double[] work = new double[n * n];
+        reverse(a, work);
+        return inverseFactorOfReversed(work, n) ? work : null;
+    }
+
+    /**
+     * Overwrites {@code JAJ} (A with its rows and columns in reverse order, J the reversal) with the
+     * upper Cholesky factor U of {@code A⁻¹}, {@code A⁻¹ = UᵀU}; false if A is not positive definite.
+     *
+     * <p>Rather than invert A and factor the inverse (two factorisations, and an explicit inverse
+     * whose small eigenvalues have become large ones), this factors A "backwards": the Cholesky
+     * factor of JAJ = L Lᵀ gives {@code A = R Rᵀ} with {@code R = J L J} upper triangular. Then
+     * {@code A⁻¹ = R⁻ᵀ R⁻¹}, so {@code U = R⁻¹} by the uniqueness of the Cholesky factor. Reversing
+     * rows and columns of a row-major matrix is reversing its array, so it all happens in place.
+     */
+    private static boolean inverseFactorOfReversed(double[] a, int n) {
+        if (!choleskyLower(a, n)) return false;
+        reverse(a, a);
+        invertUpper(a, n);
+        return true;
+    }
+
+    /** {@code to} = {@code from} with its rows and columns reversed (the flat array reversed); may be the same array. */
+    private static void reverse(double[] from, double[] to) {
+        int last = from.length - 1;
+        for (int i = 0, j = last; i <= j; i++, j--) {
+            double a = from[i], b = from[j];
+            to[i] = b;
+            to[j] = a;
         }
-        if (!choleskyLower(l, n)) return null;
-        double[] r = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = i; j < n; j++) r[i * n + j] = l[(n - 1 - i) * n + (n - 1 - j)];
-        }
-        return invertUpper(r, n);
     }
 
     /**
      * Overwrites symmetric {@code a[n x n]} with its lower Cholesky factor L ({@code A = L Lᵀ}, the
-     * upper triangle zeroed); false if a pivot is not positive. Row by row (Cholesky–Banachiewicz),
-     * so every inner product runs along two rows.
+     * upper triangle zeroed; only the lower triangle of A is read); false if a pivot is not positive.
+     * Row by row (Cholesky–Banachiewicz), so every inner product runs along two rows.
      */
     static boolean choleskyLower(double[] a, int n) {
         for (int i = 0; i < n; i++) {
@@ -226,25 +273,27 @@ public final class Gptq {
     }
 
     /**
-     * The inverse of upper-triangular {@code r[n x n]} (positive diagonal), itself upper triangular.
-     * Solves {@code R X = I} from the last row up: row i of X is
-     * {@code (eᵢ − Σ_{k>i} R[i][k] X[k]) / R[i][i]}, every update a contiguous run along a row.
+     * Overwrites upper-triangular {@code r[n x n]} (positive diagonal) with its inverse, itself upper
+     * triangular. Solves {@code R X = I} from the last row up: row i of X is
+     * {@code (eᵢ − Σ_{k>i} R[i][k] X[k]) / R[i][i]}, which needs row i of R and the rows of X
+     * below it, so each row is overwritten once it is solved; every update runs along a row.
      */
-    static double[] invertUpper(double[] r, int n) {
-        double[] x = new double[n * n];
+    static void invertUpper(double[] r, int n) {
+        double[] ri = new double[n]; // row i of R, while row i of X takes its place
         for (int i = n - 1; i >= 0; i--) {
-            int ri = i * n;
-            x[ri + i] = 1.0;
+            int row = i * n;
+            System.arraycopy(r, row + i, ri, i, n - i);
+            Arrays.fill(r, row + i, row + n, 0.0);
+            r[row + i] = 1.0;
             for (int k = i + 1; k < n; k++) {
-                double rik = r[ri + k];
+                double rik = ri[k];
                 if (rik == 0.0) continue;
                 int rk = k * n;
-                for (int j = k; j < n; j++) x[ri + j] -= rik * x[rk + j];
+                for (int j = k; j < n; j++) r[row + j] -= rik * r[rk + j];
             }
-            double inv = 1.0 / r[ri + i];
-            for (int j = i; j < n; j++) x[ri + j] *= inv;
+            double inv = 1.0 / ri[i];
+            for (int j = i; j < n; j++) r[row + j] *= inv;
         }
-        return x;
     }
 
     // ---- checks ------------------------------------------------------------------------------------

@@ -214,6 +214,25 @@ class GptqTest {
     }
 
     @Test
+    void singularHessianWithoutDampening() {
+        // 8 samples of 32 inputs, one input a copy of another: H has rank 8, so H itself has no
+        // Cholesky factor and the dampening must be raised from 0 until it has one
+        Layer l = correlatedLayer(8, 32, 15);
+        float[] x = java.util.Arrays.copyOf(l.x, 8 * l.cols);
+        for (int s = 0; s < 8; s++) x[s * l.cols + 1] = x[s * l.cols];
+        Layer few = new Layer(l.w, l.rows, l.cols, x, x);
+        double[] h = hessian(x, l.cols);
+        assertNull(Gptq.inverseCholesky(h, l.cols));
+        for (Format f : new Format[] {Format.INT4_G32, Format.INT8_CHANNEL}) {
+            QuantizedWeights q = Gptq.quantize(l.w, l.rows, l.cols, h, f.bits, f.granularity, f.group, 0.0, Gptq.DEFAULT_BLOCK_SIZE);
+            checkValid(q, l.rows, l.cols);
+            double ratio = outputError(few, q, x) / outputError(few, f.rtn(few), x);
+            System.out.printf("singular %s: GPTQ/RTN = %.3f%n", f, ratio);
+            assertTrue(ratio < 1.0, f + ": GPTQ/RTN " + ratio);
+        }
+    }
+
+    @Test
     void sameInputsSameBits() {
         Layer l = correlatedLayer(16, 70, 14);
         double[] h = hessian(l.x, l.cols);
