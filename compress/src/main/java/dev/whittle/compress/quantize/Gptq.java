@@ -35,8 +35,9 @@ import java.util.Arrays;
  * <p>Scales are symmetric min-max, as {@link QuantizedWeights#roundToNearest} chooses them: INT8
  * per channel or per tensor from the original weights; INT4 per group, chosen when the column loop
  * enters a group, from that group's weights as the earlier columns' errors have left them. Natural
- * column order (no {@code act_order}) keeps each group's columns contiguous. With {@code H} a
- * multiple of the identity nothing is moved and the result is round-to-nearest, bit for bit.
+ * column order (no {@code act_order}) keeps each group's columns contiguous. With a diagonal
+ * {@code H} (uncorrelated inputs, none dead) {@code U} is diagonal, nothing is moved, and the
+ * result is round-to-nearest, bit for bit.
  */
 public final class Gptq {
 
@@ -56,7 +57,7 @@ public final class Gptq {
      * @param bits        8 (per tensor or per channel) or 4 (per group)
      * @param groupSize   INT4 group size along a row, 32, 64 or 128 (ignored for INT8)
      * @param dampening   fraction of the mean diagonal of H added to the diagonal ({@link #DEFAULT_DAMPENING});
-     *                    raised tenfold up to {@value #DAMPENING_RETRIES} times if H is still not positive definite
+     *                    raised tenfold up to 4 times while H is not positive definite
      * @param blockSize   columns per lazy-update block ({@link #DEFAULT_BLOCK_SIZE}); for INT4 rounded up to a
      *                    multiple of the group size, so that a group's scale is chosen after every earlier
      *                    column's error has reached it
@@ -88,7 +89,8 @@ public final class Gptq {
             }
             case PER_GROUP -> new float[rows * groups]; // chosen as the column loop reaches each group
         };
-        int block = bits == 4 ? Quantization.roundUp(blockSize, groupSize) : blockSize;
+        int block = Math.min(blockSize, cols); // bounded first, so that rounding up cannot overflow
+        if (bits == 4) block = Quantization.roundUp(block, groupSize);
         Sweep sweep = new Sweep(weights, rows, cols, u, range, scales, bits == 4 ? groupSize : 0, groups, Math.min(block, cols));
         for (int from = 0; from < cols; from += block) {
             int to = Math.min(from + block, cols);
