@@ -135,7 +135,12 @@ public final class Gptq {
         /** For each row, the scale of the group starting at column {@code from}, from its current weights. */
         void chooseGroupScales(int from) {
             int len = Math.min(groupSize, cols - from), g = from / groupSize;
-            for (int r = 0; r < rows; r++) scales[r * groups + g] = Quantization.symmetricScale(absMax(w, r * cols + from, len), range);
+            for (int r = 0; r < rows; r++) {
+                // rounded to FP16 as round-to-nearest's INT4 scales are (QuantizedWeights.int4Scales), so the file can store them in 2 bytes
+                float scale = Quantization.symmetricScale(absMax(w, r * cols + from, len), range);
+                float half = Float.float16ToFloat(Float.floatToFloat16(scale));
+                scales[r * groups + g] = half > 0f && Float.isFinite(half) ? half : scale;
+            }
         }
 
         float scale(int r, int j) {

@@ -37,9 +37,11 @@ import java.util.Set;
  *
  *   tensors of quantized layer i:
  *     i.weight             I8 [out, in(, k, k)]     INT8 values, the float weight's shape
- *                          U8 [out, paddedK / 2]    INT4: two per byte, even column in the low
- *                                                   nibble; K padded with zeros to whole groups
- *     i.weight_scale       F32 [1] | [out] | [out, paddedK / group]
+ *                          U8 [out, ceil(K / 2)]    INT4: two per byte, even column in the low
+ *                                                   nibble (a row of odd K ends in a zero nibble)
+ *     i.weight_scale       F32 [1] | [out]          INT8: per tensor, per channel
+ *                          F16 | F32 [out, ceil(K / group)]   INT4: per group of columns (the last
+ *                                                   group of a row may be partial); F16 when exact
  *     i.bias               F32 [out]                (the int32 bias is derived at load time)
  *     i.input_scale        F32 [1]                  int8 activations only: the calibrated
  *     i.input_zero_point   I32 [1]                  quantization of the layer's input
@@ -47,7 +49,9 @@ import java.util.Set;
  *
  * Layers left in FP32 keep their usual tensors. Everything is checked at load time: a zero,
  * negative or non-finite scale, a zero point outside int8, an INT8 weight of -128, a group size
- * that does not divide the padded K, an INT4 tensor whose byte count does not match its shape.
+ * other than 32, 64 or 128 or a scale count that does not match it, an INT4 tensor whose byte
+ * count does not match its shape or whose padding nibble is not zero. Rows are stored without the
+ * kernels' padding to whole groups: a file holds only real weights.
  */
 final class QuantizedModelFile {
 
@@ -106,9 +110,12 @@ final class QuantizedModelFile {
                 entries.add(TensorEntry.ofBytes(p + "weight", DType.I8, w.int8Values(), weightShape));
                 entries.add(scaleEntry(p + "weight_scale", scales, scales.length));
             } else {
-                int padded = (w.cols() + w.groupSize() - 1) / w.groupSize() * w.groupSize();
-                entries.add(TensorEntry.ofBytes(p + "weight", DType.U8, w.packedInt4(), w.rows(), padded / 2));
-                entries.add(scaleEntry(p + "weight_scale", scales, w.rows(), padded / w.groupSize()));
+                int groups = (w.cols() + w.groupSize() - 1) / w.groupSize(), padded = groups * w.groupSize();
+                int rowBytes = (w.cols() + 1) / 2;
+                byte[] kernelRows = w.packedInt4(), fileRows = new byte[w.rows() * rowBytes];
+                for (int r = 0; r < w.rows(); r++) System.arraycopy(kernelRows, r * (padded / 2), fileRows, r * rowBytes, rowBytes);
+                entries.add(TensorEntry.ofBytes(p + "weight", DType.U8, fileRows, w.rows(), rowBytes));
+                entries.add(scaleEntry(p + "weight_scale", scales, w.rows(), groups));
             }
             entries.add(TensorEntry.ofFloats(p + "bias", bias, bias.length));
             if (input != null) {
@@ -218,17 +225,24 @@ final class QuantizedModelFile {
                 if (!INT4_LAYOUT.equals(spec.get("layout"))) {
                     throw new BadInputException(where + ": \"layout\" is " + spec.get("layout") + ", expected " + INT4_LAYOUT);
                 }
-                if (we.dtype() != DType.U8 || we.shape().length != 2 || we.shape()[0] != rows) {
+                int rowBytes = (cols + 1) / 2, groups = (cols + group - 1) / group, padded = groups * group;
+                if (we.dtype() != DType.U8 || !Arrays.equals(we.shape(), new int[] {rows, rowBytes})) {
                     throw new BadInputException(file + ": tensor '" + wName + "' is " + we.dtype() + " " + Arrays.toString(we.shape())
-                            + ", expected U8 [" + rows + ", K/2] (INT4 packed two per byte)");
+                            + ", expected U8 [" + rows + ", " + rowBytes + "] (" + cols + " INT4 values a row, two per byte)");
                 }
-                int paddedK = 2 * we.shape()[1];
-                if (paddedK % group != 0 || paddedK < cols || paddedK - cols >= group) {
-                    throw new BadInputException(file + ": tensor '" + wName + "' holds rows of " + paddedK + " INT4 values; "
-                            + cols + " inputs in groups of " + group + " need " + (cols + group - 1) / group * group);
+                if (se.shape().length != 2 || se.shape()[0] != rows || se.shape()[1] != groups) {
+                    throw new BadInputException(file + ": tensor '" + sName + "' has shape " + Arrays.toString(se.shape()) + ", but "
+                            + cols + " inputs in groups of " + group + " need [" + rows + ", " + groups + "]");
                 }
-                checkTensor(file, se, se.dtype() == DType.F16 ? DType.F16 : DType.F32, new int[] {rows, paddedK / group});
-                weights = QuantizedWeights.int4Packed(we.data(), rows, cols, group, scales);
+                checkTensor(file, se, se.dtype() == DType.F16 ? DType.F16 : DType.F32, new int[] {rows, groups});
+                byte[] fileRows = we.data(), kernelRows = new byte[rows * (padded / 2)];
+                for (int r = 0; r < rows; r++) {
+                    if (cols % 2 == 1 && (fileRows[r * rowBytes + rowBytes - 1] & 0xF0) != 0) {
+                        throw new BadInputException(file + ": tensor '" + wName + "' row " + r + " ends in a nonzero padding nibble");
+                    }
+                    System.arraycopy(fileRows, r * rowBytes, kernelRows, r * (padded / 2), rowBytes);
+                }
+                weights = QuantizedWeights.int4Packed(kernelRows, rows, cols, group, scales);
             } else {
                 throw new BadInputException(where + ": \"bits\" is " + spec.get("bits") + ", expected 8 or 4");
             }

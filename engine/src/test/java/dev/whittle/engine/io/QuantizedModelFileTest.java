@@ -81,7 +81,7 @@ class QuantizedModelFileTest {
         assertEquals(DType.I8, st.get("0.weight").dtype());
         assertArrayEquals(new int[] {4, 1, 3, 3}, st.get("0.weight").shape());
         assertEquals(DType.U8, st.get("6.weight").dtype());
-        assertArrayEquals(new int[] {5, 48}, st.get("6.weight").shape());   // K = 70 padded to 96, two per byte
+        assertArrayEquals(new int[] {5, 35}, st.get("6.weight").shape());   // K = 70, two per byte, no group padding
         assertArrayEquals(new int[] {5, 3}, st.get("6.weight_scale").shape());
         assertEquals(DType.F16, st.get("6.weight_scale").dtype());   // INT4 scales are rounded to FP16 and stored so
         assertEquals(DType.I32, st.get("4.input_zero_point").dtype());
@@ -146,16 +146,16 @@ class QuantizedModelFileTest {
 
     @Test
     void aPackedInt4TensorOfTheWrongSizeIsRefused() throws Exception {
-        // one byte short per row: 94 values per row cannot hold K = 70 in groups of 32
-        expectBad(withTensor("6.weight", e -> TensorEntry.ofBytes(e.name(), DType.U8, new byte[5 * 47], 5, 47)), "6.weight", "94");
+        // one byte short per row: 68 values cannot hold K = 70
+        expectBad(withTensor("6.weight", e -> TensorEntry.ofBytes(e.name(), DType.U8, new byte[5 * 34], 5, 34)), "6.weight", "[5, 35]");
         // whole rows missing
-        expectBad(withTensor("6.weight", e -> TensorEntry.ofBytes(e.name(), DType.U8, new byte[4 * 48], 4, 48)), "6.weight", "U8");
+        expectBad(withTensor("6.weight", e -> TensorEntry.ofBytes(e.name(), DType.U8, new byte[4 * 35], 4, 35)), "6.weight", "U8");
     }
 
     @Test
     void aGroupSizeThatDoesNotDivideThePaddedKIsRefused() throws Exception {
-        // the file says group 64, so K = 70 pads to 128 (64 bytes a row); the 48-byte rows hold 96
-        expectBad(rewrite("none", null, m -> m.replace("\"group_size\":32", "\"group_size\":64")), "6.weight", "groups of 64");
+        // the file says group 64: K = 70 makes 2 groups a row, but 3 scales a row are stored
+        expectBad(rewrite("none", null, m -> m.replace("\"group_size\":32", "\"group_size\":64")), "6.weight_scale", "groups of 64");
         expectBad(rewrite("none", null, m -> m.replace("\"group_size\":32", "\"group_size\":48")), "group_size", "48");
     }
 
