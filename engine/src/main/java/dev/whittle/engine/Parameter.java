@@ -9,6 +9,7 @@ public final class Parameter {
     private final String localName;
     private final Tensor value;
     private final Tensor grad;
+    private boolean[] mask;
 
     public Parameter(String localName, Tensor value) {
         this.localName = localName;
@@ -27,5 +28,26 @@ public final class Parameter {
 
     public Tensor grad() {
         return grad;
+    }
+
+    /**
+     * A pruning mask ({@code false} = pruned), or null. Where it is false the value is 0 and stays
+     * 0: the optimizers skip those entries and keep their state (momentum, Adam's moments) at 0,
+     * so fine-tuning never regrows a pruned weight.
+     */
+    public boolean[] mask() {
+        return mask;
+    }
+
+    /** Sets (or, with null, removes) the pruning mask and zeroes the pruned values. */
+    public void setMask(boolean[] keep) {
+        if (keep != null && keep.length != value.size()) {
+            throw new IllegalArgumentException("mask of " + keep.length + " entries for '" + localName + "' of " + value.size());
+        }
+        this.mask = keep == null ? null : keep.clone();
+        if (mask != null) {
+            float[] v = value.data();
+            for (int i = 0; i < v.length; i++) if (!mask[i]) v[i] = 0f;
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.whittle.engine.io;
 import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Model;
 import dev.whittle.engine.NamedTensor;
+import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Tensor;
 import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.Sequential;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,9 +56,16 @@ public final class ModelFile {
         meta.put(ARCH_KEY, model.arch());
         meta.put(INPUT_SHAPE_KEY, joinShape(model.inputShape()));
         List<TensorEntry> entries = new ArrayList<>();
+        Map<String, Object> sparse = new LinkedHashMap<>();
         for (NamedTensor t : model.stateDict()) {
-            entries.add(TensorEntry.ofFloats(t.name(), t.tensor().data(), t.tensor().shape()));
+            if (t.name().endsWith(".weight") && t.tensor().rank() >= 2) {
+                // a pruned weight goes compressed when that is smaller (SparseStorage)
+                entries.addAll(SparseStorage.encode(t.name(), t.tensor().data(), t.tensor().shape(), sparse));
+            } else {
+                entries.add(TensorEntry.ofFloats(t.name(), t.tensor().data(), t.tensor().shape()));
+            }
         }
+        if (!sparse.isEmpty()) meta.put(SparseStorage.SPARSE_KEY, Json.write(Map.of("version", 1, "tensors", sparse)));
         SafeTensors.write(file, meta, entries);
         return Files.size(file);
     }
@@ -83,7 +92,11 @@ public final class ModelFile {
             // a spec may not ask for more values than the data section could hold (INT4 packs two
             // to a byte), so a small corrupt file cannot make us allocate gigabytes
             long dataBytes = st.fileBytes() - 8 - st.headerBytes();
-            model = ArchSpec.build(arch, inputShape, 0L, 2 * dataBytes + 64);
+            long budget = 2 * dataBytes + 64;
+            // a sparse weight describes many zeros in few bytes: allow up to 64 values a byte,
+            // and 16 M values (64 MB) whatever the size, enough for a 99%-sparse small model
+            if (meta.containsKey(SparseStorage.SPARSE_KEY)) budget = 64 * dataBytes + (1L << 24);
+            model = ArchSpec.build(arch, inputShape, 0L, budget);
         } catch (BadInputException e) {
             throw new BadInputException(file + ": " + ARCH_KEY + " \"" + arch + "\": " + e.getMessage(), e);
         } catch (IllegalArgumentException | ArithmeticException e) {
@@ -97,7 +110,24 @@ public final class ModelFile {
             return new Loaded(q, meta, st.fileBytes(), st.headerBytes());
         }
         Set<String> expected = new HashSet<>();
+        Map<String, String> sparse = SparseStorage.index(file, meta.get(SparseStorage.SPARSE_KEY));
+        Map<String, Parameter> params = new HashMap<>();
+        for (int i = 0; i < model.layers().size(); i++) {
+            for (Parameter p : model.layers().get(i).parameters()) params.put(i + "." + p.localName(), p);
+        }
+        for (String name : sparse.keySet()) {
+            if (!params.containsKey(name) || params.get(name).value().rank() < 2) {
+                throw new BadInputException(file + ": " + SparseStorage.SPARSE_KEY + " lists '" + name + "', which is not a weight of the architecture");
+            }
+        }
         for (NamedTensor t : model.stateDict()) {
+            String format = sparse.get(t.name());
+            if (format != null) {
+                // stored compressed: the nonzeros become the weight's pruning mask, so fine-tuning keeps the zeros
+                boolean[] keep = SparseStorage.decode(file, st, t.name(), format, t.tensor().shape(), t.tensor().data(), expected);
+                params.get(t.name()).setMask(keep);
+                continue;
+            }
             expected.add(t.name());
             TensorEntry e = st.get(t.name());
             if (e == null) throw new BadInputException(file + ": tensor '" + t.name() + "' is missing (the architecture needs it)");

@@ -59,7 +59,15 @@ public final class Adam implements Optimizer {
             float[] w = params.get(p).value().data();
             float[] g = params.get(p).grad().data();
             float[] mp = m[p], vp = v[p];
+            boolean[] keep = params.get(p).mask();
             for (int i = 0; i < w.length; i++) {
+                if (keep != null && !keep[i]) {
+                    // pruned: no gradient, no moments, and the weight stays 0
+                    w[i] = 0f;
+                    mp[i] = 0f;
+                    vp[i] = 0f;
+                    continue;
+                }
                 float gi = g[i];
                 if (weightDecay != 0f) {
                     if (decoupled) w[i] *= 1f - lr * weightDecay;

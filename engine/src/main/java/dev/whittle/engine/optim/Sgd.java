@@ -34,7 +34,14 @@ public final class Sgd implements Optimizer {
             float[] w = params.get(p).value().data();
             float[] g = params.get(p).grad().data();
             float[] v = velocity[p];
+            boolean[] keep = params.get(p).mask();
             for (int i = 0; i < w.length; i++) {
+                if (keep != null && !keep[i]) {
+                    // pruned: no gradient, no momentum, and the weight stays 0
+                    w[i] = 0f;
+                    v[i] = 0f;
+                    continue;
+                }
                 float d = g[i] + weightDecay * w[i];
                 if (momentum != 0f) {
                     v[i] = momentum * v[i] + d;
