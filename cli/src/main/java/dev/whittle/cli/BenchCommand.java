@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 /** {@code whittle bench}: speed measurements; the harness lives in the bench module, this only calls it. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure whittle's speed.",
-        subcommands = {BenchCommand.Kernels.class})
+        subcommands = {BenchCommand.Kernels.class, BenchCommand.Models.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec
@@ -22,7 +22,7 @@ final class BenchCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "bench needs a subcommand: kernels");
+        throw new CommandLine.ParameterException(spec.commandLine(), "bench needs a subcommand: kernels or models");
     }
 
     /** {@code whittle bench kernels}: GFLOPS of the FP32 and integer kernels, optionally beside OpenBLAS. */
@@ -49,6 +49,67 @@ final class BenchCommand implements Runnable {
                 KernelBench.printHeader(System.out, threads, p);
                 List<KernelBench.Result> results = KernelBench.run(cases, threads, p, r -> KernelBench.printRow(System.out, r));
                 if (common.report != null) Reports.write(common.report, KernelBench.report(results, threads, p));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code whittle bench models}: batch-1 latency and batch-64 throughput of model files, side by side. */
+    @Command(name = "models", mixinStandardHelpOptions = true, sortOptions = false,
+            description = "Batch-1 latency (p50, p95) and batch-64 throughput of model files (FP32, pruned or quantized) on real samples, "
+                    + "measured in interleaved rounds after warm-up; ratios against the first model.")
+    static final class Models implements Callable<Integer> {
+
+        @Option(names = "--model", paramLabel = "FILE", required = true, description = "A model file (repeat to compare; the first is the reference).")
+        List<java.nio.file.Path> models;
+
+        @Mixin
+        DataOptions data = new DataOptions();
+
+        @Option(names = "--runs", paramLabel = "N", defaultValue = "300", description = "Timed runs at batch 1 and at batch 64 per model (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Mixin
+        CommonOptions common = new CommonOptions();
+
+        @Override
+        public Integer call() throws Exception {
+            int threads = common.begin();
+            if (runs < 5 || runs > 1_000_000) throw new BadInputException("--runs: must be between 5 and 1000000, got " + runs);
+            List<dev.whittle.engine.Model> loaded = new java.util.ArrayList<>();
+            for (java.nio.file.Path f : models) loaded.add(dev.whittle.engine.io.ModelFile.load(f).model());
+            var split = data.open(0);
+            for (int i = 0; i < loaded.size(); i++) {
+                if (!java.util.Arrays.equals(loaded.get(i).inputShape(), split.test().sampleShape())) {
+                    throw new BadInputException(models.get(i) + ": the model takes inputs " + java.util.Arrays.toString(loaded.get(i).inputShape())
+                            + " but " + data.name + " has samples of " + java.util.Arrays.toString(split.test().sampleShape()));
+                }
+            }
+            var results = dev.whittle.compress.report.InferenceTiming.measure(loaded, split.test(), runs);
+            System.out.printf(java.util.Locale.ROOT, "%d thread(s); %d runs each at batch 1 and 64, interleaved; kernels: %s%n", threads, runs,
+                    dev.whittle.kernels.Kernels.describe());
+            System.out.printf("%-40s %12s %12s %14s %10s %10s%n", "model", "p50 (us)", "p95 (us)", "samples/s", "latency", "throughput");
+            List<Object> rows = new java.util.ArrayList<>();
+            for (int i = 0; i < results.size(); i++) {
+                var r = results.get(i);
+                double lat = r.latencyUsP50() / results.get(0).latencyUsP50(), thr = r.throughputPerSecond() / results.get(0).throughputPerSecond();
+                System.out.printf(java.util.Locale.ROOT, "%-40s %12.1f %12.1f %14.0f %9.2fx %9.2fx%n", models.get(i).getFileName(),
+                        r.latencyUsP50(), r.latencyUsP95(), r.throughputPerSecond(), lat, thr);
+                java.util.Map<String, Object> row = new java.util.LinkedHashMap<>();
+                row.put("model", models.get(i).toString());
+                row.put("latency_us_p50", r.latencyUsP50());
+                row.put("latency_us_p95", r.latencyUsP95());
+                row.put("throughput_per_s", r.throughputPerSecond());
+                row.put("latency_ratio", lat);
+                row.put("throughput_ratio", thr);
+                rows.add(row);
+            }
+            if (common.report != null) {
+                java.util.Map<String, Object> rep = new java.util.LinkedHashMap<>();
+                rep.put("command", "bench models");
+                rep.put("settings", java.util.Map.of("data", data.name, "runs", runs, "threads", threads));
+                rep.put("results", rows);
+                Reports.write(common.report, rep);
             }
             return 0;
         }

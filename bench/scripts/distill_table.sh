@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The distillation table of the README: student accuracy on Fashion-MNIST versus temperature T and
+# alpha, at 1,000, 5,000 and 60,000 training images (4,690 steps of batch 128 each: 10 epochs of the
+# full set), next to the same student trained from the same seed on labels alone (scratch).
+#   bench/scripts/distill_table.sh [DIR]          (DIR keeps the trained teacher between runs)
+# STUDENT (default "mlp(784,100,10)"), TS ("1 2 4 8 20"), ALPHAS ("0.5 0.9"), SUBSETS ("1000 5000 60000"),
+# SEEDS ("0") choose the grid.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dir=${1:-out/distill-table}
+student=${STUDENT:-mlp(784,100,10)}
+mkdir -p "$dir"
+teacher="$dir/lenet5-wide.safetensors"
+[ -f "$teacher" ] || ./whittle train --arch lenet5-wide --data fashion-mnist --out "$teacher" >/dev/null
+acc() {  # prints the student's test accuracy (percent) of one distill run
+  ./whittle distill --teacher "$teacher" --student-arch "$student" --data fashion-mnist --steps 4690 \
+      --out "$dir/s.safetensors" --report "$dir/r.json" "$@" >/dev/null
+  python3 -c 'import json,sys; print("%.2f" % (100*json.load(open(sys.argv[1]))["final"]["accuracy"]))' "$dir/r.json"
+}
+echo "student $student, teacher lenet5-wide, 4,690 steps"
+for seed in ${SEEDS:-0}; do
+  for n in ${SUBSETS:-1000 5000 60000}; do
+    line="| $n | seed $seed | scratch $(acc --train-subset "$n" --alpha 0 --temperature 1 --seed "$seed")"
+    for a in ${ALPHAS:-0.5 0.9}; do
+      for t in ${TS:-1 2 4 8 20}; do
+        line="$line | T=$t a=$a $(acc --train-subset "$n" --alpha "$a" --temperature "$t" --seed "$seed")"
+      done
+    done
+    echo "$line |"
+  done
+done
