@@ -63,6 +63,7 @@ final class QuantizedModelFile {
     /** The metadata entry and the tensors of {@code model}. */
     static List<TensorEntry> tensors(QuantizedModel model, Map<String, String> meta) {
         List<TensorEntry> entries = new ArrayList<>();
+        Map<String, Object> sparse = new LinkedHashMap<>();
         List<Object> layers = new ArrayList<>();
         for (QuantizedModel.Entry e : model.entries()) {
             String p = e.index() + ".";
@@ -107,7 +108,8 @@ final class QuantizedModelFile {
             layers.add(lj);
             float[] scales = w.scales();
             if (w.bits() == 8) {
-                entries.add(TensorEntry.ofBytes(p + "weight", DType.I8, w.int8Values(), weightShape));
+                // a pruned INT8 weight is stored compressed when that is smaller (SparseStorage)
+                entries.addAll(SparseStorage.encodeInt8(p + "weight", w.int8Values(), weightShape, sparse));
                 entries.add(scaleEntry(p + "weight_scale", scales, scales.length));
             } else {
                 int groups = (w.cols() + w.groupSize() - 1) / w.groupSize(), padded = groups * w.groupSize();
@@ -124,6 +126,7 @@ final class QuantizedModelFile {
             }
         }
         meta.put(QUANT_KEY, Json.write(Map.of("version", 1, "layers", layers)));
+        if (!sparse.isEmpty()) meta.put(SparseStorage.SPARSE_KEY, Json.write(Map.of("version", 1, "tensors", sparse)));
         return entries;
     }
 
@@ -134,6 +137,7 @@ final class QuantizedModelFile {
      */
     static QuantizedModel load(Path file, SafeTensorsFile st, Sequential skeleton, String quantJson) throws BadInputException {
         Map<Integer, Map<?, ?>> specs = parseLayers(file, quantJson, skeleton);
+        Map<String, String> sparse = SparseStorage.index(file, st.metadata().get(SparseStorage.SPARSE_KEY));
         Set<String> used = new java.util.HashSet<>();
         Map<Integer, QuantizedModel.LayerPlan> plans = new HashMap<>();
         List<Layer> layers = skeleton.layers();
@@ -145,7 +149,7 @@ final class QuantizedModelFile {
                 for (NamedTensor b : l.buffers()) copyFloats(file, st, i + "." + b.name(), b.tensor().data(), b.tensor().shape(), used);
                 continue;
             }
-            plans.put(i, plan(file, st, i, l, spec, used));
+            plans.put(i, plan(file, st, i, l, spec, sparse, used));
         }
         for (TensorEntry e : st.tensors()) {
             if (!used.contains(e.name())) {
@@ -188,7 +192,8 @@ final class QuantizedModelFile {
         return specs;
     }
 
-    private static QuantizedModel.LayerPlan plan(Path file, SafeTensorsFile st, int i, Layer l, Map<?, ?> spec, Set<String> used)
+    private static QuantizedModel.LayerPlan plan(Path file, SafeTensorsFile st, int i, Layer l, Map<?, ?> spec, Map<String, String> sparse,
+                                                 Set<String> used)
             throws BadInputException {
         String where = file + ": " + QUANT_KEY + " layer " + i;
         Integer bits = asInt(spec.get("bits"));
@@ -209,7 +214,10 @@ final class QuantizedModelFile {
             floatShape = c.weight().value().shape();
         }
         String wName = i + ".weight", sName = i + ".weight_scale";
-        TensorEntry we = require(file, st, wName, used), se = require(file, st, sName, used);
+        TensorEntry se = require(file, st, sName, used);
+        String sparseFormat = sparse.get(wName);
+        TensorEntry we = sparseFormat != null && bits != null && bits == 8
+                ? denseInt8(file, st, wName, sparseFormat, floatShape, used) : require(file, st, wName, used);
         float[] scales = scaleValues(file, se);
         QuantizedWeights weights;
         try {
@@ -287,6 +295,23 @@ final class QuantizedModelFile {
         float[] v = new float[b.length / 2];
         for (int i = 0; i < v.length; i++) v[i] = Float.float16ToFloat((short) ((b[2 * i] & 0xFF) | (b[2 * i + 1] << 8)));
         return v;
+    }
+
+    /** A sparse-stored INT8 weight, decoded back into a dense I8 entry. */
+    private static TensorEntry denseInt8(Path file, SafeTensorsFile st, String name, String format, int[] shape, Set<String> used)
+            throws BadInputException {
+        int n = 1;
+        for (int d : shape) n *= d;
+        float[] v = new float[n];
+        SparseStorage.decode(file, st, name, format, shape, v, used);
+        byte[] b = new byte[n];
+        for (int k = 0; k < n; k++) {
+            if (v[k] != Math.rint(v[k]) || v[k] < -128 || v[k] > 127) {
+                throw new BadInputException(file + ": tensor '" + name + ".values' holds " + v[k] + ", not an INT8 value");
+            }
+            b[k] = (byte) v[k];
+        }
+        return TensorEntry.ofBytes(name, DType.I8, b, shape);
     }
 
     private static TensorEntry require(Path file, SafeTensorsFile st, String name, Set<String> used) throws BadInputException {

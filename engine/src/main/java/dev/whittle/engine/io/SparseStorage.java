@@ -44,10 +44,19 @@ final class SparseStorage {
         long csr = 4L * (rows + 1) + (narrow ? 2L : 4L) * nnz + 4L * nnz;
         long bitmap = (n + 7) / 8 + 4L * nnz;
         if (Math.min(csr, bitmap) >= dense || shape.length < 2) return List.of(TensorEntry.ofFloats(name, values, shape));
+        return encode(name, values, shape, sparseIndex, csr <= bitmap);
+    }
+
+    /** The sparse parts of {@code values} in the layout chosen ({@code csr} or bitmap), F32 values. */
+    private static List<TensorEntry> encode(String name, float[] values, int[] shape, Map<String, Object> sparseIndex, boolean useCsr) {
+        int rows = shape[0], n = values.length, cols = n / Math.max(1, rows);
+        int nnz = 0;
+        for (float v : values) if (v != 0f) nnz++;
+        boolean narrow = cols <= Short.MAX_VALUE;
         float[] nz = new float[nnz];
         List<TensorEntry> parts = new ArrayList<>();
         Map<String, Object> info = new LinkedHashMap<>();
-        if (csr <= bitmap) {
+        if (useCsr) {
             int[] rowPtr = new int[rows + 1];
             int[] col = new int[nnz];
             for (int r = 0, k = 0; r < rows; r++) {
@@ -80,6 +89,38 @@ final class SparseStorage {
         }
         parts.add(TensorEntry.ofFloats(name + ".values", nz, nnz));
         info.put("shape", shape.clone());
+        sparseIndex.put(name, info);
+        return parts;
+    }
+
+    /**
+     * The entries that store INT8 values {@code [rows x cols]}: the same two layouts with I8
+     * values (a quantized and pruned weight), when smaller than the dense I8 tensor.
+     */
+    static List<TensorEntry> encodeInt8(String name, byte[] values, int[] shape, Map<String, Object> sparseIndex) {
+        int rows = shape[0], n = values.length, cols = n / Math.max(1, rows);
+        int nnz = 0;
+        for (byte v : values) if (v != 0) nnz++;
+        boolean narrow = cols <= Short.MAX_VALUE;
+        long csr = 4L * (rows + 1) + (narrow ? 2L : 4L) * nnz + nnz, bitmap = (n + 7) / 8 + (long) nnz;
+        if (Math.min(csr, bitmap) >= n || shape.length < 2) return List.of(TensorEntry.ofBytes(name, DType.I8, values, shape));
+        float[] asFloats = new float[n];
+        for (int i = 0; i < n; i++) asFloats[i] = values[i];
+        Map<String, Object> index = new LinkedHashMap<>();
+        List<TensorEntry> parts = new ArrayList<>();
+        for (TensorEntry e : encode(name, asFloats, shape, index, csr <= bitmap)) {
+            if (!e.name().equals(name + ".values")) {
+                parts.add(e);
+                continue;
+            }
+            float[] f = e.toFloats();
+            byte[] b = new byte[f.length];
+            for (int i = 0; i < f.length; i++) b[i] = (byte) f[i];
+            parts.add(TensorEntry.ofBytes(name + ".values", DType.I8, b, b.length));
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> info = (Map<String, Object>) index.get(name);
+        info.put("dtype", "I8");
         sparseIndex.put(name, info);
         return parts;
     }
@@ -121,10 +162,17 @@ final class SparseStorage {
             throws BadInputException {
         int rows = shape[0], n = target.length, cols = n / rows;
         TensorEntry values = part(file, st, name + ".values", used);
-        if (values.dtype() != DType.F32 || values.shape().length != 1) {
-            throw new BadInputException(file + ": tensor '" + values.name() + "' must be F32 [nnz], got " + values.dtype() + " " + Arrays.toString(values.shape()));
+        if ((values.dtype() != DType.F32 && values.dtype() != DType.I8) || values.shape().length != 1) {
+            throw new BadInputException(file + ": tensor '" + values.name() + "' must be F32 or I8 [nnz], got " + values.dtype() + " " + Arrays.toString(values.shape()));
         }
-        float[] nz = values.toFloats();
+        float[] nz;
+        if (values.dtype() == DType.F32) {
+            nz = values.toFloats();
+        } else {
+            byte[] b = values.data();
+            nz = new float[b.length];
+            for (int i = 0; i < b.length; i++) nz[i] = b[i];
+        }
         if (nz.length > n) throw new BadInputException(file + ": tensor '" + values.name() + "' holds " + nz.length + " values for " + n + " elements");
         Arrays.fill(target, 0f);
         boolean[] keep = new boolean[n];

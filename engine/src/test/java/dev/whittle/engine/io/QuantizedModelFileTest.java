@@ -91,6 +91,25 @@ class QuantizedModelFileTest {
         assertArrayEquals(Files.readAllBytes(file), Files.readAllBytes(again));
     }
 
+    @Test
+    void aPrunedInt8WeightIsStoredSparseAndReadBackExactly() throws Exception {
+        Sequential model = ArchSpec.build(SPEC, INPUT, 21);
+        float[] w = ((Linear) model.layers().get(4)).weight().value().data();
+        for (int i = 0; i < w.length; i++) if (i % 10 != 0) w[i] = 0f;   // 90% sparse
+        Map<Integer, QuantizedModel.LayerPlan> plans = new HashMap<>();
+        Tensor wt = ((Linear) model.layers().get(4)).weight().value();
+        plans.put(4, new QuantizedModel.LayerPlan(QuantizedWeights.roundToNearest(wt.data(), wt.dim(0), wt.dim(1), 8, Granularity.PER_CHANNEL, 0),
+                ActivationMode.INT8, Quantization.affine(QuantRange.INT8, 0f, 3f)));
+        QuantizedModel q = QuantizedModel.build(model, plans);
+        Path file = dir.resolve("sparse-int8.safetensors");
+        ModelFile.save(q, file, Map.of());
+        SafeTensorsFile st = SafeTensors.read(file);
+        assertEquals(DType.I8, st.get("4.weight.values").dtype());
+        assertTrue(st.get("4.weight") == null);
+        Tensor x = batch(4);
+        assertArrayEquals(q.predict(x).data().clone(), ModelFile.load(file).model().predict(x).data());
+    }
+
     /** Rewrites the saved file with one tensor changed (a valid container with a bad model in it). */
     private Path withTensor(String name, UnaryOperator<TensorEntry> change) throws Exception {
         return rewrite(name, change, null);
