@@ -182,13 +182,14 @@ final class Gemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir), ao = ir * kc, i = ic + ir, co = cOff + i * crs + j * ccs;
                             if (mr == MR && nr == NR && !transposed) {
-                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, c, co, crs, load, NEVER);
-                                if (last && epilogue) epilogue(c, co, crs, MR, NR, bias, j, relu);
+                                if (load) loadTile(c, co, crs, tile);
+                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
+                                storeTile(tile, c, co, crs, last && epilogue, bias, j, relu);
                             } else {
                                 // an edge (or a transposed C): the same kernel on a padded copy,
                                 // then only the real part goes back
                                 if (load) copyIn(c, co, crs, ccs, tile, mr, nr);
-                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, 0, NR, load, NEVER);
+                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
                                 if (last && epilogue) {
                                     if (!transposed) epilogue(tile, 0, NR, mr, nr, bias, j, relu);
                                     else rowEpilogue(tile, mr, nr, bias, i, relu);
@@ -289,6 +290,41 @@ final class Gemm {
                 if (relu) v = v.max(0f);
                 v.intoArray(c, o + j, mask);
             }
+        }
+    }
+
+    /** Copies a full register tile of C (row stride {@code ldc}) to {@code t} (row stride NR). */
+    private static void loadTile(float[] c, int co, int ldc, float[] t) {
+        for (int r = 0; r < MR; r++) {
+            FloatVector.fromArray(S, c, co + r * ldc).intoArray(t, r * NR);
+            FloatVector.fromArray(S, c, co + r * ldc + L).intoArray(t, r * NR + L);
+        }
+    }
+
+    /**
+     * Copies a full register tile from {@code t} (row stride NR) to C, adding {@code bias[j0 + j]}
+     * and applying ReLU on the way when {@code epilogue} (the same operations as {@link #epilogue}).
+     */
+    private static void storeTile(float[] t, float[] c, int co, int ldc, boolean epilogue, float[] bias, int j0, boolean relu) {
+        if (!epilogue) {
+            for (int r = 0; r < MR; r++) {
+                FloatVector.fromArray(S, t, r * NR).intoArray(c, co + r * ldc);
+                FloatVector.fromArray(S, t, r * NR + L).intoArray(c, co + r * ldc + L);
+            }
+            return;
+        }
+        for (int r = 0; r < MR; r++) {
+            FloatVector v0 = FloatVector.fromArray(S, t, r * NR), v1 = FloatVector.fromArray(S, t, r * NR + L);
+            if (bias != null) {
+                v0 = v0.add(FloatVector.fromArray(S, bias, j0));
+                v1 = v1.add(FloatVector.fromArray(S, bias, j0 + L));
+            }
+            if (relu) {
+                v0 = v0.max(0f);
+                v1 = v1.max(0f);
+            }
+            v0.intoArray(c, co + r * ldc);
+            v1.intoArray(c, co + r * ldc + L);
         }
     }
 
