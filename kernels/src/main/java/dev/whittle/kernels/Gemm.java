@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorMask;
  *   for jc over N by NC                  a B block (KC x NC) is packed once, reused by every ic
  *     for pc over K by KC
  *       for ic over M by MC              pack the A block (MC x KC): it stays in L2
- *         for jr over NC by NR           B micro-panel (KC x NR, 16 KB): stays in L1
+ *         for jr over NC by NR           B micro-panel (KC x NR, up to 64 KB): L1 / L2
  *           for ir over MC by MR         {@link GemmMicroKernel}: a 6 x 16 tile of C in registers
  * </pre>
  *
@@ -33,19 +33,27 @@ import jdk.incubator.vector.VectorMask;
  * Threads take contiguous column (or row) ranges of C; each packs its own copy of the operand it
  * shares, which costs {@code 1/n} (or {@code 1/m}) of the work.
  *
- * <p>Blocking, measured on 1024^3 with interleaved rounds: KC from 128 to 384 and MC from 64 to
- * 512 all land within the noise of each other (medians 43-50 GFLOPS in one loaded run), KC = 128
- * lowest; NC = 256 or 512 (a B block that fits in L2) was no better than one block for the whole
- * row. The constants are the cache-size arithmetic, which the measurements did not contradict.
+ * <p>Blocking. Every K block after the first reloads the C tile and stores it again; C's rows are
+ * 4 or 8 KB apart in a square product, so those loads and stores miss and cost more than the
+ * B micro-panel leaving L1. A deep KC (one K block for k up to 1024, so a product that does not
+ * accumulate never reads C) with MC = 96 (the A block, 384 KB, still in L2) measured, as the median
+ * of per-round ratios over interleaved rounds against KC = 256, MC = 128: 1.09-1.19x on 1024^3 and
+ * 1.09x on 2048^3 (KC = 512: 1.01x and 1.07-1.15x). Skipping the C loads and stores altogether
+ * (wrong results, as a bound) gave 1.08x on 1024^3 and 1.32x on 2048^3. An earlier sweep, with
+ * the tile stored straight into C, found KC from 128 to 384 and MC from 64 to 512 within the noise
+ * of each other on 1024^3; NC = 256 or 512 (a B block that fits in L2) was no better than one
+ * block for the whole row.
  */
 final class Gemm {
 
-    /** Depth of a block: the B micro-panel, KC x NR x 4 B = 16 KB, fills half of the 32 KB L1d. */
-    static final int KC = 256;
-    /** Rows of an A block: MC x KC x 4 B = 128 KB, a quarter of the 512 KB L2, streamed per micro-panel. */
-    static final int MC = 128;
-    /** Columns of a B block: KC x NC x 4 B = 4 MB per thread, in the (shared, 32 MB) L3. */
-    static final int NC = 4096;
+    /** Depth of a block: deep, so that C is reloaded rarely (see the class comment). */
+    static final int KC = 1024;
+    /** Rows of an A block: MC x KC x 4 B = 384 KB, three quarters of the 512 KB L2. */
+    static final int MC = 96;
+    /** Columns of a B block: KC x NC x 4 B = 8 MB per thread, in the (shared, 32 MB) L3. */
+    static final int NC = 2048;
+    /** Steps of a B^T micro-panel packed at a time: 256 x NR floats, 16 KB, half of L1d. */
+    private static final int PACK_STEPS = 256;
     /**
      * Below this many multiply-adds a product stays on the calling thread. Handing half of it to a
      * pool thread costs tens of microseconds here (waking a parked thread in a VM); measured on
@@ -158,7 +166,7 @@ final class Gemm {
                               float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                               float[] c, int cOff, int crs, int ccs, boolean transposed, boolean accumulate,
                               float[] bias, boolean relu, int kcb, int mcb, int ncb) {
-        // equal blocks rather than full ones and a sliver: 784 = 4 x 196, not 3 x 256 + 16
+        // equal blocks rather than full ones and a sliver: 1500 = 2 x 750, not 1024 + 476
         int kcMax = ceilDiv(k, ceilDiv(k, kcb));
         int rows = i1 - i0, cols = j1 - j0;
         int mcMax = roundUp(ceilDiv(rows, ceilDiv(rows, mcb)), MR);
@@ -261,11 +269,15 @@ final class Gemm {
             }
         } else {
             // A.B^T: B's columns are contiguous along p; each is read once and written down the
-            // panel, which (KC x NR floats, 16 KB) stays in L1 meanwhile
+            // panel, PACK_STEPS steps at a time so that the part being written (16 KB) stays in
+            // L1 while all NR columns pass through it
             if (rs == 1) {
-                for (int j = 0; j < nr; j++) {
-                    int sj = src + j * cs, o = d + j;
-                    for (int p = 0; p < kc; p++) dst[o + p * NR] = b[sj + p];
+                for (int p0 = 0; p0 < kc; p0 += PACK_STEPS) {
+                    int steps = Math.min(PACK_STEPS, kc - p0);
+                    for (int j = 0; j < nr; j++) {
+                        int sj = src + j * cs + p0, o = d + p0 * NR + j;
+                        for (int p = 0; p < steps; p++) dst[o + p * NR] = b[sj + p];
+                    }
                 }
             } else {
                 for (int j = 0; j < nr; j++) {
