@@ -61,6 +61,13 @@ final class Gemm {
      * at 1.2x and 128x300x784 (30 M) at 1.9x the speed of one thread.
      */
     static final long PARALLEL_WORK = 1L << 22;
+    /**
+     * From this many multiply-adds on, threads share one packed B block ({@link #sharedB}) rather
+     * than each packing all of B for its rows.
+     */
+    static final long SHARED_B_WORK = 1L << 27;
+    /** B micro-panels packed as one unit of work in {@link #sharedB}. */
+    private static final int PANELS_PER_UNIT = 8;
     /** Chunks of C per thread when a product is shared out: some slack against a slowed core. */
     static final int CHUNKS_PER_THREAD = 3;
 
@@ -68,6 +75,8 @@ final class Gemm {
     private static final class Workspace {
         float[] a = new float[0];
         float[] b = new float[0];
+        /** The B block this thread shares with the pool in {@link #sharedB}. */
+        float[] shared = new float[0];
         final float[] tile = new float[MR * NR];
     }
 
@@ -128,6 +137,9 @@ final class Gemm {
         int threads = Parallel.threads();
         if ((long) m * n * k < PARALLEL_WORK || threads == 1) {
             block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb);
+        } else if ((long) m * n * k >= SHARED_B_WORK && ceilDiv(m, roundUp(Math.min(m, mcb), MR)) >= 2 * threads) {
+            sharedB(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu,
+                    kcb, mcb, ncb, threads);
         } else if (ceilDiv(m, MR) >= 2 * threads) {
             // split the rows: each chunk packs its own A blocks and all of B. Measured on
             // 2 threads, 1024 x 512 x 1024: 96 GFLOPS split by rows against 72 split by columns
@@ -140,6 +152,69 @@ final class Gemm {
             shareOut(ceilDiv(n, grain), threads, chunk ->
                     block(0, m, chunk * grain, Math.min(n, (chunk + 1) * grain), k, a, aOff, ars, acs, b, bOff, brs, bcs,
                             c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
+        }
+    }
+
+    /**
+     * A large product on several threads that share each packed B block: for every B block the
+     * threads first pack its micro-panels together, then take the A blocks (MC rows each) one by
+     * one, each thread packing its own A. Every unit of work (a run of B micro-panels, an A block)
+     * goes to whichever thread asks next, and a thread that runs out of units in a phase waits until
+     * the units others took are done. So a phase never waits for a thread that has not started
+     * (the pool may be busy), and a core the host slows down gets less of the work. Which thread does
+     * a unit never changes how it is computed, so C's bits stay those of one thread.
+     */
+    static void sharedB(int m, int n, int k, float[] a, int aOff, int ars, int acs,
+                                float[] b, int bOff, int brs, int bcs, float[] c, int cOff, int crs, int ccs,
+                                boolean transposed, boolean accumulate, float[] bias, boolean relu,
+                                int kcb, int mcb, int ncb, int threads) {
+        int kcMax = ceilDiv(k, ceilDiv(k, kcb));
+        int mcMax = roundUp(ceilDiv(m, ceilDiv(m, mcb)), MR);
+        int ncMax = roundUp(ceilDiv(n, ceilDiv(n, ncb)), NR);
+        int kBlocks = ceilDiv(k, kcMax), nBlocks = ceilDiv(n, ncMax), mBlocks = ceilDiv(m, mcMax);
+        Workspace caller = WORKSPACE.get();
+        if (caller.shared.length < kcMax * ncMax) caller.shared = new float[kcMax * ncMax];
+        float[] bp = caller.shared;
+        boolean epilogue = bias != null || relu;
+        // two phases per B block: packing it (in runs of PANELS_PER_UNIT micro-panels), computing with it
+        int phases = 2 * nBlocks * kBlocks;
+        java.util.concurrent.atomic.AtomicIntegerArray taken = new java.util.concurrent.atomic.AtomicIntegerArray(phases);
+        java.util.concurrent.atomic.AtomicIntegerArray done = new java.util.concurrent.atomic.AtomicIntegerArray(phases);
+        Parallel.forRange(threads, 1, (from, to) -> {
+            Workspace w = WORKSPACE.get();
+            if (w.a.length < mcMax * kcMax + L) w.a = new float[mcMax * kcMax + L];
+            float[] ap = w.a, tile = w.tile;
+            int phase = 0;
+            for (int jc = 0; jc < n; jc += ncMax) {
+                int nc = Math.min(ncMax, n - jc), panels = ceilDiv(nc, NR), packUnits = ceilDiv(panels, PANELS_PER_UNIT);
+                for (int pc = 0; pc < k; pc += kcMax, phase += 2) {
+                    int kc = Math.min(kcMax, k - pc);
+                    boolean load = accumulate || pc > 0, last = pc + kc == k;
+                    for (int u; (u = taken.getAndIncrement(phase)) < packUnits; done.incrementAndGet(phase)) {
+                        for (int q = u * PANELS_PER_UNIT, qEnd = Math.min(panels, q + PANELS_PER_UNIT); q < qEnd; q++) {
+                            int jr = q * NR;
+                            packB(b, bOff + pc * brs + (jc + jr) * bcs, brs, bcs, kc, Math.min(NR, nc - jr), bp, jr * kc);
+                        }
+                    }
+                    awaitAll(done, phase, packUnits);
+                    for (int u; (u = taken.getAndIncrement(phase + 1)) < mBlocks; done.incrementAndGet(phase + 1)) {
+                        int ic = u * mcMax, mc = Math.min(mcMax, m - ic);
+                        packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
+                        macro(ic, mc, jc, nc, pc, kc, false, ap, bp, tile, b, bOff, brs, bcs, c, cOff, crs, ccs,
+                                transposed, load, last && epilogue, bias, relu);
+                    }
+                    // the next phase repacks bp: wait until every A block has finished reading it
+                    awaitAll(done, phase + 1, mBlocks);
+                }
+            }
+        });
+    }
+
+    /** Waits until {@code units} units of {@code phase} are done: spins briefly, then sleeps in short naps. */
+    private static void awaitAll(java.util.concurrent.atomic.AtomicIntegerArray done, int phase, int units) {
+        for (int spins = 0; done.get(phase) < units; spins++) {
+            if (spins < 1000) Thread.onSpinWait();
+            else java.util.concurrent.locks.LockSupport.parkNanos(20_000);
         }
     }
 
@@ -184,28 +259,40 @@ final class Gemm {
                 for (int ic = i0; ic < i1; ic += mcMax) {
                     int mc = Math.min(mcMax, i1 - ic);
                     packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr), bo = jr * kc, j = jc + jr;
-                        if (ic == i0) packB(b, bOff + pc * brs + j * bcs, brs, bcs, kc, nr, bp, bo);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir), ao = ir * kc, i = ic + ir, co = cOff + i * crs + j * ccs;
-                            if (mr == MR && nr == NR && !transposed) {
-                                if (load) loadTile(c, co, crs, tile);
-                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
-                                storeTile(tile, c, co, crs, last && epilogue, bias, j, relu);
-                            } else {
-                                // an edge (or a transposed C): the same kernel on a padded copy,
-                                // then only the real part goes back
-                                if (load) copyIn(c, co, crs, ccs, tile, mr, nr);
-                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
-                                if (last && epilogue) {
-                                    if (!transposed) epilogue(tile, 0, NR, mr, nr, bias, j, relu);
-                                    else rowEpilogue(tile, mr, nr, bias, i, relu);
-                                }
-                                copyOut(tile, c, co, crs, ccs, mr, nr);
-                            }
-                        }
+                    macro(ic, mc, jc, nc, pc, kc, ic == i0, ap, bp, tile, b, bOff, brs, bcs, c, cOff, crs, ccs,
+                            transposed, load, last && epilogue, bias, relu);
+                }
+            }
+        }
+    }
+
+    /**
+     * The two inner loops over one packed A block (rows {@code [ic, ic + mc)}) and one B block
+     * (columns {@code [jc, jc + nc)}, steps {@code [pc, pc + kc)}); B's micro-panels are packed on
+     * the way when {@code packB}, else they are already in {@code bp}.
+     */
+    private static void macro(int ic, int mc, int jc, int nc, int pc, int kc, boolean packB, float[] ap, float[] bp,
+                              float[] tile, float[] b, int bOff, int brs, int bcs, float[] c, int cOff, int crs, int ccs,
+                              boolean transposed, boolean load, boolean epilogue, float[] bias, boolean relu) {
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr), bo = jr * kc, j = jc + jr;
+            if (packB) packB(b, bOff + pc * brs + j * bcs, brs, bcs, kc, nr, bp, bo);
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir), ao = ir * kc, i = ic + ir, co = cOff + i * crs + j * ccs;
+                if (mr == MR && nr == NR && !transposed) {
+                    if (load) loadTile(c, co, crs, tile);
+                    GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
+                    storeTile(tile, c, co, crs, epilogue, bias, j, relu);
+                } else {
+                    // an edge (or a transposed C): the same kernel on a padded copy, then only
+                    // the real part goes back
+                    if (load) copyIn(c, co, crs, ccs, tile, mr, nr);
+                    GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
+                    if (epilogue) {
+                        if (!transposed) epilogue(tile, 0, NR, mr, nr, bias, j, relu);
+                        else rowEpilogue(tile, mr, nr, bias, i, relu);
                     }
+                    copyOut(tile, c, co, crs, ccs, mr, nr);
                 }
             }
         }

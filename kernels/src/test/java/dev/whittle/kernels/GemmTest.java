@@ -124,7 +124,8 @@ class GemmTest {
 
     @Test
     void sameBitsWhateverTheThreadCount() {
-        // split by rows, by columns (m too small to share), transposed (n = 6), and too small to split
+        // shared B blocks (1024^3), split by rows, by columns (m too small to share), transposed
+        // (n = 6), and too small to split
         int[][] shapes = {{1024, 1024, 1024}, {333, 517, 259}, {128, 300, 784}, {12, 1999, 301}, {2000, 6, 700},
                 {6, 784, 25}, {517, 9, 700}};
         for (int[] s : shapes) {
@@ -162,6 +163,35 @@ class GemmTest {
                                 accumulate, accumulate ? null : bias, !accumulate, blk[0], blk[1], blk[2]);
                         assertArrayEquals(want, got, l + " " + m + "x" + n + "x" + k + " acc=" + accumulate
                                 + " blocks " + java.util.Arrays.toString(blk));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void sharedBBlocksGiveTheSameBitsOnOneOrTwoThreads() {
+        // the path large products take on several threads, here with small blocks so that small
+        // products have many A blocks, several B blocks and several K blocks
+        int[][] blocks = {{7, 12, 32}, {64, 6, 16}, {1024, 96, 2048}};
+        int[][] shapes = {{1, 1, 1}, {3, 17, 33}, {17, 33, 257}, {33, 3, 17}, {70, 40, 100}};
+        for (int threads = 1; threads <= 2; threads++) {
+            Parallel.setThreads(threads);
+            for (int[] s : shapes) {
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = random(m * 5L + k, m * k), b = random(n * 3L + k, k * n), bias = random(n, n);
+                for (Layout l : Layout.values()) {
+                    for (boolean accumulate : new boolean[] {false, true}) {
+                        float[] c0 = random(m + 11L * n, m * n), want = c0.clone();
+                        reference(l, m, n, k, a, 0, b, 0, want, 0, accumulate, accumulate ? null : bias, !accumulate);
+                        for (int[] blk : blocks) {
+                            float[] got = c0.clone();
+                            Gemm.sharedB(m, n, k, a, 0, l.ars(m, k), l.acs(m, k), b, 0, l.brs(n, k), l.bcs(n, k), got, 0,
+                                    n, 1, false, accumulate, accumulate ? null : bias, !accumulate, blk[0], blk[1], blk[2],
+                                    threads);
+                            assertArrayEquals(want, got, l + " " + m + "x" + n + "x" + k + " acc=" + accumulate
+                                    + " blocks " + java.util.Arrays.toString(blk) + " threads " + threads);
+                        }
                     }
                 }
             }
