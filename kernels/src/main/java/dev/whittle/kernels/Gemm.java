@@ -45,7 +45,13 @@ import jdk.incubator.vector.VectorMask;
  * (wrong results, as a bound) gave 1.08x on 1024^3 and 1.32x on 2048^3. An earlier sweep, with
  * the tile stored straight into C, found KC from 128 to 384 and MC from 64 to 512 within the noise
  * of each other on 1024^3; NC = 256 or 512 (a B block that fits in L2) was no better than one
- * block for the whole row.
+ * block for the whole row. Tried and dropped (2048^3, same method): loading the next tile's C
+ * before running the current one, so its misses overlap the FMAs, 1.01x; the loop order
+ * jc, ic, pc with B packed for all of K so that a C block stays in L2 between K blocks, 0.90-0.97x.
+ *
+ * <p>Against OpenBLAS ({@code whittle bench kernels --peer openblas}, a shared and loaded host),
+ * one thread: 1024^3 0.89-0.99x, 2048^3 0.92-0.97x (before: 0.6-0.7x); two threads, 2048^3:
+ * 0.76-0.87x. About 92% of the time of a 2048^3 product is in the micro-kernel (perf).
  */
 final class Gemm {
 

@@ -37,7 +37,11 @@ import jdk.incubator.vector.VectorSpecies;
  *       (24 vector moves per 256 steps): then the loop is 12 FMAs, 2 loads, 6 broadcasts and
  *       eight scalar instructions. Medians of interleaved rounds, kernel alone in L1: 66 against
  *       57 GFLOPS in slow spells of the host, 89 against 86 in quiet ones; 1024^3 GEMM:
- *       52 against 49, 70 against 67; 2048^3: 64 against 57.</li>
+ *       52 against 49, 70 against 67; 2048^3: 64 against 57. Unrolling p by two still spills
+ *       (C2 schedules across the splits, or with distinct split tests keeps their constants in
+ *       registers and reloads B from the stack); A padded to 8 floats a step with one induction
+ *       variable for both panels cut the scalar work to 5 instructions a step but ran 0.8-0.9x.
+ *       The packed operands' alignment (0, 16, 32, 48 B) made no difference.</li>
  *   <li>Constant strides: the same loop with a run-time row stride for A or B ran 15-40% slower
  *       (range checks with a variable scale are not hoisted), hence both operands are packed.</li>
  * </ul>
