@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorMask;
  *   for jc over N by NC                  a B block (KC x NC) is packed once, reused by every ic
  *     for pc over K by KC
  *       for ic over M by MC              pack the A block (MC x KC): it stays in L2
- *         for jr over NC by NR           B micro-panel (KC x NR, 16 KB): stays in L1
+ *         for jr over NC by NR           B micro-panel (KC x NR, up to 64 KB): L1 / L2
  *           for ir over MC by MR         {@link GemmMicroKernel}: a 6 x 16 tile of C in registers
  * </pre>
  *
@@ -31,21 +31,38 @@ import jdk.incubator.vector.VectorMask;
  * next one reloads it, which rounds nothing. Edge tiles run the same kernel on a zero-padded copy.
  * So the bits of C depend on neither the blocking nor the thread count nor where an element sits.
  * Threads take contiguous column (or row) ranges of C; each packs its own copy of the operand it
- * shares, which costs {@code 1/n} (or {@code 1/m}) of the work.
+ * shares, which costs {@code 1/n} (or {@code 1/m}) of the work. Large products instead share each
+ * packed B block between the threads ({@link #sharedB}): B is packed once rather than once per row
+ * chunk, and the L3 holds one B block rather than one per thread. On 2048^3 with 2 threads the
+ * median per-round ratio against every chunk packing its own B was 1.23x (a loaded host).
  *
- * <p>Blocking, measured on 1024^3 with interleaved rounds: KC from 128 to 384 and MC from 64 to
- * 512 all land within the noise of each other (medians 43-50 GFLOPS in one loaded run), KC = 128
- * lowest; NC = 256 or 512 (a B block that fits in L2) was no better than one block for the whole
- * row. The constants are the cache-size arithmetic, which the measurements did not contradict.
+ * <p>Blocking. Every K block after the first reloads the C tile and stores it again; C's rows are
+ * 4 or 8 KB apart in a square product, so those loads and stores miss and cost more than the
+ * B micro-panel leaving L1. A deep KC (one K block for k up to 1024, so a product that does not
+ * accumulate never reads C) with MC = 96 (the A block, 384 KB, still in L2) measured, as the median
+ * of per-round ratios over interleaved rounds against KC = 256, MC = 128: 1.09-1.19x on 1024^3 and
+ * 1.09x on 2048^3 (KC = 512: 1.01x and 1.07-1.15x). Skipping the C loads and stores altogether
+ * (wrong results, as a bound) gave 1.08x on 1024^3 and 1.32x on 2048^3. An earlier sweep, with
+ * the tile stored straight into C, found KC from 128 to 384 and MC from 64 to 512 within the noise
+ * of each other on 1024^3; NC = 256 or 512 (a B block that fits in L2) was no better than one
+ * block for the whole row. Tried and dropped (2048^3, same method): loading the next tile's C
+ * before running the current one, so its misses overlap the FMAs, 1.01x; the loop order
+ * jc, ic, pc with B packed for all of K so that a C block stays in L2 between K blocks, 0.90-0.97x.
+ *
+ * <p>Against OpenBLAS ({@code whittle bench kernels --peer openblas}, a shared and loaded host),
+ * one thread: 1024^3 0.89-0.99x, 2048^3 0.92-0.97x (before: 0.6-0.7x); two threads, 2048^3:
+ * 0.76-0.87x. About 92% of the time of a 2048^3 product is in the micro-kernel (perf).
  */
 final class Gemm {
 
-    /** Depth of a block: the B micro-panel, KC x NR x 4 B = 16 KB, fills half of the 32 KB L1d. */
-    static final int KC = 256;
-    /** Rows of an A block: MC x KC x 4 B = 128 KB, a quarter of the 512 KB L2, streamed per micro-panel. */
-    static final int MC = 128;
-    /** Columns of a B block: KC x NC x 4 B = 4 MB per thread, in the (shared, 32 MB) L3. */
-    static final int NC = 4096;
+    /** Depth of a block: deep, so that C is reloaded rarely (see the class comment). */
+    static final int KC = 1024;
+    /** Rows of an A block: MC x KC x 4 B = 384 KB, three quarters of the 512 KB L2. */
+    static final int MC = 96;
+    /** Columns of a B block: KC x NC x 4 B = 8 MB per thread, in the (shared, 32 MB) L3. */
+    static final int NC = 2048;
+    /** Steps of a B^T micro-panel packed at a time: 256 x NR floats, 16 KB, half of L1d. */
+    private static final int PACK_STEPS = 256;
     /**
      * Below this many multiply-adds a product stays on the calling thread. Handing half of it to a
      * pool thread costs tens of microseconds here (waking a parked thread in a VM); measured on
@@ -53,6 +70,13 @@ final class Gemm {
      * at 1.2x and 128x300x784 (30 M) at 1.9x the speed of one thread.
      */
     static final long PARALLEL_WORK = 1L << 22;
+    /**
+     * From this many multiply-adds on, threads share one packed B block ({@link #sharedB}) rather
+     * than each packing all of B for its rows.
+     */
+    static final long SHARED_B_WORK = 1L << 27;
+    /** B micro-panels packed as one unit of work in {@link #sharedB}. */
+    private static final int PANELS_PER_UNIT = 8;
     /** Chunks of C per thread when a product is shared out: some slack against a slowed core. */
     static final int CHUNKS_PER_THREAD = 3;
 
@@ -60,6 +84,8 @@ final class Gemm {
     private static final class Workspace {
         float[] a = new float[0];
         float[] b = new float[0];
+        /** The B block this thread shares with the pool in {@link #sharedB}. */
+        float[] shared = new float[0];
         final float[] tile = new float[MR * NR];
     }
 
@@ -120,6 +146,9 @@ final class Gemm {
         int threads = Parallel.threads();
         if ((long) m * n * k < PARALLEL_WORK || threads == 1) {
             block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb);
+        } else if ((long) m * n * k >= SHARED_B_WORK && ceilDiv(m, roundUp(Math.min(m, mcb), MR)) >= 2 * threads) {
+            sharedB(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu,
+                    kcb, mcb, ncb, threads);
         } else if (ceilDiv(m, MR) >= 2 * threads) {
             // split the rows: each chunk packs its own A blocks and all of B. Measured on
             // 2 threads, 1024 x 512 x 1024: 96 GFLOPS split by rows against 72 split by columns
@@ -132,6 +161,69 @@ final class Gemm {
             shareOut(ceilDiv(n, grain), threads, chunk ->
                     block(0, m, chunk * grain, Math.min(n, (chunk + 1) * grain), k, a, aOff, ars, acs, b, bOff, brs, bcs,
                             c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
+        }
+    }
+
+    /**
+     * A large product on several threads that share each packed B block: for every B block the
+     * threads first pack its micro-panels together, then take the A blocks (MC rows each) one by
+     * one, each thread packing its own A. Every unit of work (a run of B micro-panels, an A block)
+     * goes to whichever thread asks next, and a thread that runs out of units in a phase waits until
+     * the units others took are done. So a phase never waits for a thread that has not started
+     * (the pool may be busy), and a core the host slows down gets less of the work. Which thread does
+     * a unit never changes how it is computed, so C's bits stay those of one thread.
+     */
+    static void sharedB(int m, int n, int k, float[] a, int aOff, int ars, int acs,
+                                float[] b, int bOff, int brs, int bcs, float[] c, int cOff, int crs, int ccs,
+                                boolean transposed, boolean accumulate, float[] bias, boolean relu,
+                                int kcb, int mcb, int ncb, int threads) {
+        int kcMax = ceilDiv(k, ceilDiv(k, kcb));
+        int mcMax = roundUp(ceilDiv(m, ceilDiv(m, mcb)), MR);
+        int ncMax = roundUp(ceilDiv(n, ceilDiv(n, ncb)), NR);
+        int kBlocks = ceilDiv(k, kcMax), nBlocks = ceilDiv(n, ncMax), mBlocks = ceilDiv(m, mcMax);
+        Workspace caller = WORKSPACE.get();
+        if (caller.shared.length < kcMax * ncMax) caller.shared = new float[kcMax * ncMax];
+        float[] bp = caller.shared;
+        boolean epilogue = bias != null || relu;
+        // two phases per B block: packing it (in runs of PANELS_PER_UNIT micro-panels), computing with it
+        int phases = 2 * nBlocks * kBlocks;
+        java.util.concurrent.atomic.AtomicIntegerArray taken = new java.util.concurrent.atomic.AtomicIntegerArray(phases);
+        java.util.concurrent.atomic.AtomicIntegerArray done = new java.util.concurrent.atomic.AtomicIntegerArray(phases);
+        Parallel.forRange(threads, 1, (from, to) -> {
+            Workspace w = WORKSPACE.get();
+            if (w.a.length < mcMax * kcMax + L) w.a = new float[mcMax * kcMax + L];
+            float[] ap = w.a, tile = w.tile;
+            int phase = 0;
+            for (int jc = 0; jc < n; jc += ncMax) {
+                int nc = Math.min(ncMax, n - jc), panels = ceilDiv(nc, NR), packUnits = ceilDiv(panels, PANELS_PER_UNIT);
+                for (int pc = 0; pc < k; pc += kcMax, phase += 2) {
+                    int kc = Math.min(kcMax, k - pc);
+                    boolean load = accumulate || pc > 0, last = pc + kc == k;
+                    for (int u; (u = taken.getAndIncrement(phase)) < packUnits; done.incrementAndGet(phase)) {
+                        for (int q = u * PANELS_PER_UNIT, qEnd = Math.min(panels, q + PANELS_PER_UNIT); q < qEnd; q++) {
+                            int jr = q * NR;
+                            packB(b, bOff + pc * brs + (jc + jr) * bcs, brs, bcs, kc, Math.min(NR, nc - jr), bp, jr * kc);
+                        }
+                    }
+                    awaitAll(done, phase, packUnits);
+                    for (int u; (u = taken.getAndIncrement(phase + 1)) < mBlocks; done.incrementAndGet(phase + 1)) {
+                        int ic = u * mcMax, mc = Math.min(mcMax, m - ic);
+                        packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
+                        macro(ic, mc, jc, nc, pc, kc, false, ap, bp, tile, b, bOff, brs, bcs, c, cOff, crs, ccs,
+                                transposed, load, last && epilogue, bias, relu);
+                    }
+                    // the next phase repacks bp: wait until every A block has finished reading it
+                    awaitAll(done, phase + 1, mBlocks);
+                }
+            }
+        });
+    }
+
+    /** Waits until {@code units} units of {@code phase} are done: spins briefly, then sleeps in short naps. */
+    private static void awaitAll(java.util.concurrent.atomic.AtomicIntegerArray done, int phase, int units) {
+        for (int spins = 0; done.get(phase) < units; spins++) {
+            if (spins < 1000) Thread.onSpinWait();
+            else java.util.concurrent.locks.LockSupport.parkNanos(20_000);
         }
     }
 
@@ -158,7 +250,7 @@ final class Gemm {
                               float[] a, int aOff, int ars, int acs, float[] b, int bOff, int brs, int bcs,
                               float[] c, int cOff, int crs, int ccs, boolean transposed, boolean accumulate,
                               float[] bias, boolean relu, int kcb, int mcb, int ncb) {
-        // equal blocks rather than full ones and a sliver: 784 = 4 x 196, not 3 x 256 + 16
+        // equal blocks rather than full ones and a sliver: 1500 = 2 x 750, not 1024 + 476
         int kcMax = ceilDiv(k, ceilDiv(k, kcb));
         int rows = i1 - i0, cols = j1 - j0;
         int mcMax = roundUp(ceilDiv(rows, ceilDiv(rows, mcb)), MR);
@@ -176,27 +268,40 @@ final class Gemm {
                 for (int ic = i0; ic < i1; ic += mcMax) {
                     int mc = Math.min(mcMax, i1 - ic);
                     packA(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, ap);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int nr = Math.min(NR, nc - jr), bo = jr * kc, j = jc + jr;
-                        if (ic == i0) packB(b, bOff + pc * brs + j * bcs, brs, bcs, kc, nr, bp, bo);
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            int mr = Math.min(MR, mc - ir), ao = ir * kc, i = ic + ir, co = cOff + i * crs + j * ccs;
-                            if (mr == MR && nr == NR && !transposed) {
-                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, c, co, crs, load, NEVER);
-                                if (last && epilogue) epilogue(c, co, crs, MR, NR, bias, j, relu);
-                            } else {
-                                // an edge (or a transposed C): the same kernel on a padded copy,
-                                // then only the real part goes back
-                                if (load) copyIn(c, co, crs, ccs, tile, mr, nr);
-                                GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, 0, NR, load, NEVER);
-                                if (last && epilogue) {
-                                    if (!transposed) epilogue(tile, 0, NR, mr, nr, bias, j, relu);
-                                    else rowEpilogue(tile, mr, nr, bias, i, relu);
-                                }
-                                copyOut(tile, c, co, crs, ccs, mr, nr);
-                            }
-                        }
+                    macro(ic, mc, jc, nc, pc, kc, ic == i0, ap, bp, tile, b, bOff, brs, bcs, c, cOff, crs, ccs,
+                            transposed, load, last && epilogue, bias, relu);
+                }
+            }
+        }
+    }
+
+    /**
+     * The two inner loops over one packed A block (rows {@code [ic, ic + mc)}) and one B block
+     * (columns {@code [jc, jc + nc)}, steps {@code [pc, pc + kc)}); B's micro-panels are packed on
+     * the way when {@code packB}, else they are already in {@code bp}.
+     */
+    private static void macro(int ic, int mc, int jc, int nc, int pc, int kc, boolean packB, float[] ap, float[] bp,
+                              float[] tile, float[] b, int bOff, int brs, int bcs, float[] c, int cOff, int crs, int ccs,
+                              boolean transposed, boolean load, boolean epilogue, float[] bias, boolean relu) {
+        for (int jr = 0; jr < nc; jr += NR) {
+            int nr = Math.min(NR, nc - jr), bo = jr * kc, j = jc + jr;
+            if (packB) packB(b, bOff + pc * brs + j * bcs, brs, bcs, kc, nr, bp, bo);
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir), ao = ir * kc, i = ic + ir, co = cOff + i * crs + j * ccs;
+                if (mr == MR && nr == NR && !transposed) {
+                    if (load) loadTile(c, co, crs, tile);
+                    GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
+                    storeTile(tile, c, co, crs, epilogue, bias, j, relu);
+                } else {
+                    // an edge (or a transposed C): the same kernel on a padded copy, then only
+                    // the real part goes back
+                    if (load) copyIn(c, co, crs, ccs, tile, mr, nr);
+                    GemmMicroKernel.tile(kc, ap, ao, bp, bo, tile, load, NEVER);
+                    if (epilogue) {
+                        if (!transposed) epilogue(tile, 0, NR, mr, nr, bias, j, relu);
+                        else rowEpilogue(tile, mr, nr, bias, i, relu);
                     }
+                    copyOut(tile, c, co, crs, ccs, mr, nr);
                 }
             }
         }
@@ -260,11 +365,15 @@ final class Gemm {
             }
         } else {
             // A.B^T: B's columns are contiguous along p; each is read once and written down the
-            // panel, which (KC x NR floats, 16 KB) stays in L1 meanwhile
+            // panel, PACK_STEPS steps at a time so that the part being written (16 KB) stays in
+            // L1 while all NR columns pass through it
             if (rs == 1) {
-                for (int j = 0; j < nr; j++) {
-                    int sj = src + j * cs, o = d + j;
-                    for (int p = 0; p < kc; p++) dst[o + p * NR] = b[sj + p];
+                for (int p0 = 0; p0 < kc; p0 += PACK_STEPS) {
+                    int steps = Math.min(PACK_STEPS, kc - p0);
+                    for (int j = 0; j < nr; j++) {
+                        int sj = src + j * cs + p0, o = d + p0 * NR + j;
+                        for (int p = 0; p < steps; p++) dst[o + p * NR] = b[sj + p];
+                    }
                 }
             } else {
                 for (int j = 0; j < nr; j++) {
@@ -289,6 +398,41 @@ final class Gemm {
                 if (relu) v = v.max(0f);
                 v.intoArray(c, o + j, mask);
             }
+        }
+    }
+
+    /** Copies a full register tile of C (row stride {@code ldc}) to {@code t} (row stride NR). */
+    private static void loadTile(float[] c, int co, int ldc, float[] t) {
+        for (int r = 0; r < MR; r++) {
+            FloatVector.fromArray(S, c, co + r * ldc).intoArray(t, r * NR);
+            FloatVector.fromArray(S, c, co + r * ldc + L).intoArray(t, r * NR + L);
+        }
+    }
+
+    /**
+     * Copies a full register tile from {@code t} (row stride NR) to C, adding {@code bias[j0 + j]}
+     * and applying ReLU on the way when {@code epilogue} (the same operations as {@link #epilogue}).
+     */
+    private static void storeTile(float[] t, float[] c, int co, int ldc, boolean epilogue, float[] bias, int j0, boolean relu) {
+        if (!epilogue) {
+            for (int r = 0; r < MR; r++) {
+                FloatVector.fromArray(S, t, r * NR).intoArray(c, co + r * ldc);
+                FloatVector.fromArray(S, t, r * NR + L).intoArray(c, co + r * ldc + L);
+            }
+            return;
+        }
+        for (int r = 0; r < MR; r++) {
+            FloatVector v0 = FloatVector.fromArray(S, t, r * NR), v1 = FloatVector.fromArray(S, t, r * NR + L);
+            if (bias != null) {
+                v0 = v0.add(FloatVector.fromArray(S, bias, j0));
+                v1 = v1.add(FloatVector.fromArray(S, bias, j0 + L));
+            }
+            if (relu) {
+                v0 = v0.max(0f);
+                v1 = v1.max(0f);
+            }
+            v0.intoArray(c, co + r * ldc);
+            v1.intoArray(c, co + r * ldc + L);
         }
     }
 

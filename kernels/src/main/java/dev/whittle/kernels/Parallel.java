@@ -4,11 +4,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * The one fixed thread pool every kernel shares. Work is split into contiguous ranges, one per
  * thread; a kernel computes each output element the same way whichever range it falls in, so
- * results do not depend on the thread count.
+ * results do not depend on the thread count, nor on which thread ends up running a range.
  */
 public final class Parallel {
 
@@ -77,12 +78,25 @@ public final class Parallel {
             from = Math.min(n, from + take * grain);
         }
         bounds[parts] = n;
+        // a range goes to whoever claims it first: its pool task when that starts, or the caller
+        // once its own range is done. On a busy host a pool thread can wait milliseconds for a
+        // core; the caller then runs its range rather than waiting for it to be scheduled
+        AtomicIntegerArray claimed = new AtomicIntegerArray(parts);
         for (int i = 1; i < parts; i++) {
-            int lo = bounds[i], hi = bounds[i + 1];
-            futures[i - 1] = exec.submit(() -> task.run(lo, hi));
+            int part = i, lo = bounds[i], hi = bounds[i + 1];
+            futures[i - 1] = exec.submit(() -> {
+                if (claimed.compareAndSet(part, 0, 1)) task.run(lo, hi);
+            });
         }
         task.run(bounds[0], bounds[1]);
+        for (int i = 1; i < parts; i++) {
+            if (claimed.compareAndSet(i, 0, 1)) {
+                task.run(bounds[i], bounds[i + 1]);
+                futures[i - 1] = null;  // its pool task will find the range claimed and return
+            }
+        }
         for (Future<?> f : futures) {
+            if (f == null) continue;
             try {
                 f.get();
             } catch (InterruptedException e) {

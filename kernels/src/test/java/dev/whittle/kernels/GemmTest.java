@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Holds the packed GEMM to its contract bit for bit: every element of C is one FMA chain over p in
  * order, from C's old value or zero, then bias and ReLU. The sizes straddle the register tile
- * (4 x 16 on AVX2), the vector length and the cache blocks (KC = 256, MC = 128).
+ * (6 x 16 on AVX2), the vector length and the cache blocks (KC = 1024, MC = 96, NC = 2048), and
+ * small explicit blocks reach every block boundary on small products.
  */
 class GemmTest {
 
@@ -96,9 +97,9 @@ class GemmTest {
 
     @Test
     void crossesEveryCacheBlock() {
-        // k past two KC blocks, m past MC, n past NC (kept thin so the test stays quick)
+        // k past KC (in two blocks), m past MC, n past NC (kept thin so the test stays quick)
         for (Layout l : Layout.values()) {
-            check(l, 130, 37, 600, true, null, false);
+            check(l, 130, 37, Gemm.KC + 50, true, null, false);
             check(l, 261, 19, 33, false, null, false);
             check(l, 5, Gemm.NC + 21, 3, true, null, false);
         }
@@ -123,7 +124,8 @@ class GemmTest {
 
     @Test
     void sameBitsWhateverTheThreadCount() {
-        // split by rows, by columns (m too small to share), transposed (n = 6), and too small to split
+        // shared B blocks (1024^3), split by rows, by columns (m too small to share), transposed
+        // (n = 6), and too small to split
         int[][] shapes = {{1024, 1024, 1024}, {333, 517, 259}, {128, 300, 784}, {12, 1999, 301}, {2000, 6, 700},
                 {6, 784, 25}, {517, 9, 700}};
         for (int[] s : shapes) {
@@ -138,6 +140,60 @@ class GemmTest {
                             out[threads - 1], 0, false, null, false);
                 }
                 assertArrayEquals(out[0], out[1], l + " " + m + "x" + n + "x" + k);
+            }
+        }
+    }
+
+    @Test
+    void smallBlocksGiveTheSameBits() {
+        // KC, MC and NC far below the defaults, so that small products cross every block
+        // boundary (the C tile reloaded between K blocks, several A and B blocks, edge tiles)
+        int[][] blocks = {{1, 6, 16}, {7, 12, 32}, {17, 18, 48}, {64, 30, 16}};
+        int[][] shapes = {{1, 1, 1}, {3, 17, 33}, {17, 33, 257}, {33, 3, 17}, {40, 70, 100}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] a = random(m * 5L + k, m * k), b = random(n * 3L + k, k * n), bias = random(n, n);
+            for (Layout l : Layout.values()) {
+                for (boolean accumulate : new boolean[] {false, true}) {
+                    float[] c0 = random(m + 11L * n, m * n), want = c0.clone();
+                    reference(l, m, n, k, a, 0, b, 0, want, 0, accumulate, accumulate ? null : bias, !accumulate);
+                    for (int[] blk : blocks) {
+                        float[] got = c0.clone();
+                        Gemm.gemm(m, n, k, a, 0, l.ars(m, k), l.acs(m, k), b, 0, l.brs(n, k), l.bcs(n, k), got, 0,
+                                accumulate, accumulate ? null : bias, !accumulate, blk[0], blk[1], blk[2]);
+                        assertArrayEquals(want, got, l + " " + m + "x" + n + "x" + k + " acc=" + accumulate
+                                + " blocks " + java.util.Arrays.toString(blk));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void sharedBBlocksGiveTheSameBitsOnOneOrTwoThreads() {
+        // the path large products take on several threads, here with small blocks so that small
+        // products have many A blocks, several B blocks and several K blocks
+        int[][] blocks = {{7, 12, 32}, {64, 6, 16}, {1024, 96, 2048}};
+        int[][] shapes = {{1, 1, 1}, {3, 17, 33}, {17, 33, 257}, {33, 3, 17}, {70, 40, 100}};
+        for (int threads = 1; threads <= 2; threads++) {
+            Parallel.setThreads(threads);
+            for (int[] s : shapes) {
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = random(m * 5L + k, m * k), b = random(n * 3L + k, k * n), bias = random(n, n);
+                for (Layout l : Layout.values()) {
+                    for (boolean accumulate : new boolean[] {false, true}) {
+                        float[] c0 = random(m + 11L * n, m * n), want = c0.clone();
+                        reference(l, m, n, k, a, 0, b, 0, want, 0, accumulate, accumulate ? null : bias, !accumulate);
+                        for (int[] blk : blocks) {
+                            float[] got = c0.clone();
+                            Gemm.sharedB(m, n, k, a, 0, l.ars(m, k), l.acs(m, k), b, 0, l.brs(n, k), l.bcs(n, k), got, 0,
+                                    n, 1, false, accumulate, accumulate ? null : bias, !accumulate, blk[0], blk[1], blk[2],
+                                    threads);
+                            assertArrayEquals(want, got, l + " " + m + "x" + n + "x" + k + " acc=" + accumulate
+                                    + " blocks " + java.util.Arrays.toString(blk) + " threads " + threads);
+                        }
+                    }
+                }
             }
         }
     }

@@ -1,0 +1,37 @@
+package dev.whittle.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** {@link Parallel#forRange} runs every index exactly once, whichever thread claims its range. */
+class ParallelTest {
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    @Test
+    void everyIndexRunsExactlyOnce() {
+        for (int threads = 1; threads <= 3; threads++) {
+            Parallel.setThreads(threads);
+            for (int n : new int[] {1, 2, 3, 17, 1000}) {
+                for (int grain : new int[] {1, 8}) {
+                    // many rounds: sometimes the pool task claims its range, sometimes the caller does
+                    for (int round = 0; round < 200; round++) {
+                        AtomicIntegerArray runs = new AtomicIntegerArray(n);
+                        Parallel.forRange(n, grain, (from, to) -> {
+                            for (int i = from; i < to; i++) runs.incrementAndGet(i);
+                        });
+                        for (int i = 0; i < n; i++) {
+                            assertEquals(1, runs.get(i), "threads " + threads + " n " + n + " grain " + grain + " index " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
