@@ -1,6 +1,7 @@
 package dev.whittle.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
@@ -65,12 +66,27 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Long> L = LongVector.SPECIES_256;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    /**
+     * Channels whose requantization shift is at most this take the double-precision epilogue:
+     * there {@code acc * multiplier} has at most 53 bits wherever the result is not clamped.
+     */
+    private static final int DOUBLE_SHIFT = 43;
+    private static final int MR = GemmMicroKernel.MR;
+    private static final int NR = GemmMicroKernel.NR;
+    /** A step index the micro-kernel never reaches (see {@link GemmMicroKernel#tile}). */
+    private static final int NEVER = -1;
+    /** Floats past each row of the C block, so its rows do not fall 4 KB apart (the same L1 sets). */
+    private static final int LDC_PAD = 16;
     /** Shorts per vector. */
     private static final int SL = S.length();
     /** Weights per inner-loop step: one 256-bit load, 16 even and 16 odd. */
     private static final int STEP = 2 * SL;
     /** Flips a 16-bit pair sum into unsigned range, so its int halves can be summed apart. */
     private static final short BIAS = (short) 0x8000;
+    /** The low byte of each 16-bit lane: the even weight, stored + 128 ({@link Int8Matrix}). */
+    private static final int LOW_BYTES = 0x00FF00FF;
+    private static final short EVEN_OFFSET = (short) Int8Matrix.EVEN_BIAS;
 
     /**
      * From this many activation rows on, the float-GEMM path is faster. Measured on lenet-300-100's
@@ -82,13 +98,13 @@ final class VectorInt8Kernels implements Int8Kernels {
     static final int K_CHUNK = 1024;
     /** Below this many multiply-adds a product is not worth handing to a second thread. */
     private static final long PARALLEL_WORK = 1L << 17;
-    /** Floats of weights (and of C) one float-GEMM block may hold. */
+    /** Floats of packed weights one block of channels may hold (4 MB). */
     private static final int FLOAT_BLOCK = 1 << 20;
 
     private static final class Workspace {
         short[] xs = new short[0];
-        float[] xf = new float[0];
-        float[] wf = new float[0];
+        float[] ap = new float[0];
+        float[] bp = new float[0];
         float[] cf = new float[0];
         int[] acc = new int[0];
     }
@@ -111,6 +127,8 @@ final class VectorInt8Kernels implements Int8Kernels {
         final int[] y32;
         final float[] yf;
         final int yOff;
+        /** The multipliers as doubles, {@code multiplier / 2^shift}, when every shift allows it (else null). */
+        double[] real;
 
         Epilogue(Out out, Int8Matrix w, int zx, Int8Requantization rq, int[] bias, float[] scales, boolean relu,
                  byte[] y8, int[] y32, float[] yf, int yOff) {
@@ -165,7 +183,7 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static void run(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         if (m == 0) return;
         if (m < GEMM_ROWS) gemv(m, x, xOff, w, e);
-        else gemmViaFloat(m, x, xOff, w, e);
+        else gemmPacked(m, x, xOff, w, e);
     }
 
     // ---- few rows: 16-bit dot products -----------------------------------------------------------
@@ -207,8 +225,10 @@ final class VectorInt8Kernels implements Int8Kernels {
         IntVector all = IntVector.zero(I), hi = all;
         for (int p = 0; p < depth; p += STEP) {
             ShortVector s = ByteVector.fromArray(B, w, o + p).reinterpretAsShorts();
-            IntVector v = s.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8)
-                    .mul(ShortVector.fromArray(S, xs, xo + p))
+            // even weight: the low byte, stored + 128, masked by a 32-bit AND (C2 keeps 16-bit
+            // shift counts in a register it reloads every step; AND and SUB take no count)
+            ShortVector even = s.reinterpretAsInts().and(LOW_BYTES).reinterpretAsShorts().sub(EVEN_OFFSET);
+            IntVector v = even.mul(ShortVector.fromArray(S, xs, xo + p))
                     .add(s.lanewise(VectorOperators.ASHR, 8).mul(ShortVector.fromArray(S, xs, xo + p + SL)))
                     .lanewise(VectorOperators.XOR, BIAS).reinterpretAsInts();
             all = all.add(v);
@@ -226,75 +246,150 @@ final class VectorInt8Kernels implements Int8Kernels {
         return hi + (all - (hi << 16)) - (SL << 15) * steps;
     }
 
-    // ---- many rows: exact products on the FP32 GEMM ----------------------------------------------
+    // ---- many rows: exact products on the FP32 GEMM micro-kernel ---------------------------------
 
-    private static void gemmViaFloat(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
+    /**
+     * The loops of {@link Gemm} (Goto and van de Geijn 2008) around its register tile, with the
+     * int8 operands converted to float while they are packed and the epilogue run on each tile
+     * as it leaves the micro-kernel, while it is in L1:
+     *
+     * <pre>
+     *   for jc over N by nc           B block (K x nc floats, all of K) packed once, at the first ic
+     *     for ic over M by MC
+     *       for pc over K by KC       pack A (MC x kc) from the int8 rows
+     *         for jr, ir              {@link GemmMicroKernel#tile}: 6 x 16 sums into the C block
+     *                                 last K block of a 1024-chunk: the tile to int (+ the earlier
+     *                                 chunks' int sums); last chunk: requantize / scale, store
+     * </pre>
+     *
+     * Rows of x are shared out between the threads in whole tiles; each packs its own B block.
+     */
+    private static void gemmPacked(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         int n = w.rows, k = w.cols;
-        int kc0 = Math.min(k, K_CHUNK);
-        // block rows and output channels so the float copies and C stay a few MB whatever the layer
-        int mb = Math.min(m, Math.max(16, FLOAT_BLOCK / kc0));
-        int nb = Math.min(n, Math.max(16, Math.min(FLOAT_BLOCK / kc0, FLOAT_BLOCK / mb) / 16 * 16));
-        boolean chunked = k > K_CHUNK;
-        Workspace ws = WORKSPACE.get();
-        if (ws.xf.length < mb * kc0) ws.xf = new float[mb * kc0];
-        if (ws.wf.length < nb * kc0) ws.wf = new float[nb * kc0];
-        if (ws.cf.length < mb * nb) ws.cf = new float[mb * nb];
-        if (chunked && ws.acc.length < mb * n) ws.acc = new int[mb * n];
-        float[] xf = ws.xf, wf = ws.wf, cf = ws.cf;
+        if (e.out == Out.INT8) e.real = realMultipliers(e.rq);
+        int kc = Gemm.ceilDiv(k, Gemm.ceilDiv(k, Gemm.KC));
+        int nc = Math.min(Gemm.roundUp(n, NR), Math.max(NR, FLOAT_BLOCK / Gemm.roundUp(k, kc) / NR * NR));
+        Parallel.RangeTask rows = (from, to) -> {
+            Workspace ws = WORKSPACE.get();
+            int kp = Gemm.roundUp(k, kc), mc = Gemm.roundUp(Math.min(Gemm.MC, to - from), MR);
+            if (ws.ap.length < mc * kc) ws.ap = new float[mc * kc];
+            if (ws.bp.length < kp * nc) ws.bp = new float[kp * nc];
+            int ldc = nc + LDC_PAD;
+            if (ws.cf.length < mc * ldc) ws.cf = new float[mc * ldc];
+            if (k > K_CHUNK && ws.acc.length < mc * ldc) ws.acc = new int[mc * ldc];
+            for (int jc = 0; jc < n; jc += nc) {
+                int jn = Math.min(nc, n - jc);
+                for (int ic = from; ic < to; ic += mc) {
+                    block(x, xOff, w, e, ws, ic, Math.min(mc, to - ic), jc, jn, nc, kc, ic == from);
+                }
+            }
+        };
+        if ((long) m * n * k < Gemm.PARALLEL_WORK) rows.run(0, m);
+        else Parallel.forRange(m, MR, rows);
+    }
+
+    /** {@code multiplier / 2^shift} per channel if every shift is at most {@link #DOUBLE_SHIFT}, else null. */
+    private static double[] realMultipliers(Int8Requantization rq) {
+        double[] real = new double[rq.channels()];
+        for (int j = 0; j < real.length; j++) {
+            if (rq.shift[j] > DOUBLE_SHIFT) return null;
+            real[j] = Math.scalb((double) rq.multiplier[j], -rq.shift[j]);
+        }
+        return real;
+    }
+
+    /** Rows {@code [i0, i0 + im)} x channels {@code [j0, j0 + jn)}, all of K. */
+    private static void block(byte[] x, int xOff, Int8Matrix w, Epilogue e, Workspace ws, int i0, int im,
+                              int j0, int jn, int nc, int kcMax, boolean packB) {
+        int k = w.cols, ldc = nc + LDC_PAD;
+        float[] ap = ws.ap, bp = ws.bp, cf = ws.cf;
         int[] acc = ws.acc;
-        FloatKernels fp32 = Kernels.fp32();
-        for (int i0 = 0; i0 < m; i0 += mb) {
-            int im = Math.min(mb, m - i0);
-            for (int p0 = 0; p0 < k; p0 += K_CHUNK) {
-                int kc = Math.min(K_CHUNK, k - p0);
-                boolean first = p0 == 0, last = p0 + kc == k;
-                toFloat(x, xOff + i0 * k + p0, k, im, kc, xf);
-                for (int j0 = 0; j0 < n; j0 += nb) {
-                    int jn = Math.min(nb, n - j0);
-                    toFloat(w.data, j0 * w.stride + p0, w.stride, jn, kc, wf);
-                    fp32.gemmNT(im, jn, kc, xf, 0, wf, 0, cf, 0, false);
-                    collect(e, i0, im, j0, jn, n, cf, acc, first, last);
+        // a float sum runs over at most K_CHUNK terms (exact): a chunk of whole K blocks
+        int chunk = K_CHUNK / kcMax;
+        for (int pc = 0, b = 0; pc < k; pc += kcMax, b++) {
+            int kc = Math.min(kcMax, k - pc);
+            boolean last = pc + kc == k, fresh = b % chunk == 0, flush = last || (b + 1) % chunk == 0, first = b < chunk;
+            packA(x, xOff + i0 * k + pc, k, im, kc, ap);
+            for (int jr = 0; jr < jn; jr += NR) {
+                int bo = pc * nc + jr * kc;
+                if (packB) packB(w, j0 + jr, Math.min(NR, jn - jr), pc, kc, bp, bo);
+                for (int ir = 0; ir < im; ir += MR) {
+                    int co = ir * ldc + jr;
+                    GemmMicroKernel.tile(kc, ap, ir * kc, bp, bo, cf, co, ldc, !fresh, NEVER);
+                    if (!flush) continue;
+                    int mr = Math.min(MR, im - ir), nr = Math.min(NR, jn - jr);
+                    if (last) finishTile(e, cf, co, ldc, first ? null : acc, i0 + ir, j0 + jr, mr, nr);
+                    else addTile(cf, co, ldc, acc, first, mr, nr);
                 }
             }
         }
     }
 
-    /**
-     * Adds one chunk's exact float sums ({@code cf[im x jn]}) to the int32 sums of rows
-     * {@code i0..}, channels {@code j0..}; after the last chunk, runs the epilogue instead.
-     */
-    private static void collect(Epilogue e, int i0, int im, int j0, int jn, int n, float[] cf, int[] acc,
-                                boolean first, boolean last) {
-        boolean vectorOut = last && e.out == Out.INT8;
-        Parallel.RangeTask rows = (from, to) -> {
-            for (int i = from; i < to; i++) {
-                int c = i * jn, a = i * n + j0, jj = 0;
-                if (vectorOut) {
-                    for (int bound = F.loopBound(jn); jj < bound; jj += F.length()) {
-                        requantize8(cf, c + jj, first ? null : acc, a + jj, e, j0 + jj, e.yOff + (i0 + i) * n + j0 + jj);
-                    }
-                }
-                for (; jj < jn; jj++) {
-                    int dot = (int) cf[c + jj] + (first ? 0 : acc[a + jj]);
-                    if (last) e.put(i0 + i, j0 + jj, dot);
-                    else acc[a + jj] = dot;
-                }
+    /** {@code acc (+)= (int) cf} over one tile, for the next chunk of K. */
+    private static void addTile(float[] cf, int co, int ldc, int[] acc, boolean first, int mr, int nr) {
+        for (int r = 0; r < mr; r++) {
+            for (int c = 0; c < nr; c++) {
+                int at = co + r * ldc + c;
+                acc[at] = (int) cf[at] + (first ? 0 : acc[at]);
             }
-        };
-        if ((long) im * jn < PARALLEL_WORK / 8) rows.run(0, im);
-        else Parallel.forRange(im, 1, rows);
+        }
+    }
+
+    /** Runs the epilogue on one tile of exact sums (plus the earlier chunks' {@code acc}, when not null). */
+    private static void finishTile(Epilogue e, float[] cf, int co, int ldc, int[] acc, int i, int j, int mr, int nr) {
+        for (int r = 0; r < mr; r++) {
+            int c = 0, o = co + r * ldc;
+            for (; c + F.length() <= nr; c += F.length()) finish8(e, cf, o + c, acc, j + c, e.yOff + (i + r) * e.n + j + c);
+            for (; c < nr; c++) e.put(i + r, j + c, (int) cf[o + c] + (acc == null ? 0 : acc[o + c]));
+        }
+    }
+
+    /** {@link Epilogue#put} for 8 channels: the same int32 operations, lane by lane, so the same bits. */
+    private static void finish8(Epilogue e, float[] cf, int c, int[] acc, int j, int at) {
+        // vectors are loaded here rather than passed in: one that crossed a call C2 did not inline would be boxed
+        IntVector v = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
+        if (acc != null) v = v.add(IntVector.fromArray(I, acc, c));
+        v = v.sub(IntVector.fromArray(I, e.rowSums, j).mul(e.zx));
+        switch (e.out) {
+            case INT8 -> {
+                if (e.real != null) requantizeDouble(v, e, j, at);
+                else requantizeLong(v, e, j, at);
+            }
+            case INT32 -> (e.bias == null ? v : v.add(IntVector.fromArray(I, e.bias, j))).intoArray(e.y32, at);
+            case FLOAT -> {
+                if (e.bias != null) v = v.add(IntVector.fromArray(I, e.bias, j));
+                FloatVector f = ((FloatVector) v.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, e.scales, j));
+                (e.relu ? f.max(0f) : f).intoArray(e.yf, at);
+            }
+        }
     }
 
     /**
-     * {@link Epilogue#put} for INT8 output, 8 channels at a time: the same int32 and 64-bit
-     * operations as {@link Int8Requantization#requantize}, lane by lane, so the same bits.
+     * {@link Int8Requantization#requantize} of 8 channels whose shifts are at most
+     * {@link #DOUBLE_SHIFT}, in double lanes. Where the result is not clamped,
+     * {@code |acc * M| < 512}, so {@code acc * multiplier < 2^(shift + 10) <= 2^53}: the product
+     * by {@code M = multiplier / 2^shift}, the added 1/2 and the shift of the clamped value into
+     * [1, 511] (where truncation is floor) are all exact. Elsewhere rounding cannot carry a value
+     * back inside the clamp. About half the instructions of the 64-bit integer form (AVX2 has no
+     * 64-bit arithmetic shift or min/max).
      */
-    private static void requantize8(float[] cf, int c, int[] acc, int a, Epilogue e, int j, int at) {
-        // vectors are loaded here rather than passed in: one that crossed a call C2 did not inline would be boxed
-        IntVector dot = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
-        if (acc != null) dot = dot.add(IntVector.fromArray(I, acc, a));
+    private static void requantizeDouble(IntVector acc, Epilogue e, int j, int at) {
         Int8Requantization rq = e.rq;
-        IntVector v = dot.sub(IntVector.fromArray(I, e.rowSums, j).mul(e.zx)).add(IntVector.fromArray(I, rq.bias, j));
+        IntVector v = acc.add(IntVector.fromArray(I, rq.bias, j));
+        double lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
+        DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.I2D, 0)).mul(DoubleVector.fromArray(D, e.real, j))
+                .add(0.5).max(lo).min(hi).add(256.0);
+        DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.I2D, 1)).mul(DoubleVector.fromArray(D, e.real, j + 4))
+                .add(0.5).max(lo).min(hi).add(256.0);
+        IntVector r = ((IntVector) d0.convertShape(VectorOperators.D2I, I, 0))
+                .or((IntVector) d1.convertShape(VectorOperators.D2I, I, -1)).add(rq.outputZeroPoint - 256);
+        r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
+    }
+
+    /** {@link Int8Requantization#requantize} of 8 channels with the same 64-bit integer operations. */
+    private static void requantizeLong(IntVector acc, Epilogue e, int j, int at) {
+        Int8Requantization rq = e.rq;
+        IntVector v = acc.add(IntVector.fromArray(I, rq.bias, j));
         IntVector mult = IntVector.fromArray(I, rq.multiplier, j);
         long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
         // int x int products in 64-bit lanes: C2 can use vpmuldq, AVX2 has no 64-bit multiply
@@ -309,16 +404,59 @@ final class VectorInt8Kernels implements Int8Kernels {
         r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
     }
 
-    /** {@code dst[r][c] = src[so + r*srcStride + c]} for a {@code rows x len} block. */
-    private static void toFloat(byte[] src, int so, int srcStride, int rows, int len, float[] dst) {
-        int bound = F.loopBound(len);
-        for (int r = 0; r < rows; r++) {
-            int s = so + r * srcStride, d = r * len, c = 0;
-            for (; c < bound; c += F.length()) {
-                ByteVector.fromArray(B64, src, s + c).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
-                        .intoArray(dst, d + c);
+    /**
+     * Packs rows {@code [0, rows)} x columns {@code [0, kc)} of the int8 activations (origin
+     * {@code src}, rows {@code k} apart) as floats into {@link Gemm#packA}'s order: p-major
+     * micro-panels of MR rows, the last padded with zeros.
+     */
+    private static void packA(byte[] x, int src, int k, int rows, int kc, float[] dst) {
+        for (int q = 0; q < rows; q += MR) {
+            int d = q * kc, valid = Math.min(MR, rows - q);
+            for (int r = 0; r < MR; r++) {
+                int o = d + r, s = src + (q + r) * k;
+                if (r < valid) for (int p = 0; p < kc; p++) dst[o + p * MR] = x[s + p];
+                else for (int p = 0; p < kc; p++) dst[o + p * MR] = 0f;
             }
-            for (; c < len; c++) dst[d + c] = src[s + c];
         }
+    }
+
+    /**
+     * Packs weight rows {@code [j, j + nr)}, columns {@code [p0, p0 + kc)}, as floats into one
+     * micro-panel of {@link Gemm#packB}'s order ({@code dst[d + p*NR + c]}), zero past nr.
+     */
+    private static void packB(Int8Matrix w, int j, int nr, int p0, int kc, float[] dst, int d) {
+        byte[] wd = w.data;
+        for (int c = 0; c < NR; c++) {
+            int o = d + c;
+            if (c >= nr) {
+                for (int p = 0; p < kc; p++) dst[o + p * NR] = 0f;
+                continue;
+            }
+            int s = (j + c) * w.stride + p0;
+            for (int p = 0; p < kc; p++) dst[o + p * NR] = Int8Matrix.weight(wd[s + p], p0 + p);
+        }
+    }
+
+    /**
+     * {@link Epilogue#put} for INT8 output, 8 channels at a time: the same int32 and 64-bit
+     * operations as {@link Int8Requantization#requantize}, lane by lane, so the same bits.
+     */
+    private static void requantize8(float[] cf, int c, Epilogue e, int j, int at) {
+        // vectors are loaded here rather than passed in: one that crossed a call C2 did not inline would be boxed
+        IntVector dot = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
+        Int8Requantization rq = e.rq;
+        IntVector v = dot.sub(IntVector.fromArray(I, e.rowSums, j).mul(e.zx)).add(IntVector.fromArray(I, rq.bias, j));
+        IntVector mult = IntVector.fromArray(I, rq.multiplier, j);
+        long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
+        // int x int products in 64-bit lanes: C2 can use vpmuldq, AVX2 has no 64-bit multiply
+        LongVector r0 = ((LongVector) v.convert(VectorOperators.I2L, 0)).mul(mult.convert(VectorOperators.I2L, 0))
+                .add(LongVector.fromArray(L, rq.roundTerm, j))
+                .lanewise(VectorOperators.ASHR, LongVector.fromArray(L, rq.shift64, j)).max(lo).min(hi);
+        LongVector r1 = ((LongVector) v.convert(VectorOperators.I2L, 1)).mul(mult.convert(VectorOperators.I2L, 1))
+                .add(LongVector.fromArray(L, rq.roundTerm, j + 4))
+                .lanewise(VectorOperators.ASHR, LongVector.fromArray(L, rq.shift64, j + 4)).max(lo).min(hi);
+        IntVector r = ((IntVector) r0.convertShape(VectorOperators.L2I, I, 0))
+                .or((IntVector) r1.convertShape(VectorOperators.L2I, I, -1)).add(rq.outputZeroPoint);
+        r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
     }
 }
