@@ -72,6 +72,7 @@ final class VectorInt8Kernels implements Int8Kernels {
      * there {@code acc * multiplier} has at most 53 bits wherever the result is not clamped.
      */
     private static final int DOUBLE_SHIFT = 43;
+    private static final DoubleVector HALF_UP = DoubleVector.broadcast(D, 256.5);
     private static final int MR = GemmMicroKernel.MR;
     private static final int NR = GemmMicroKernel.NR;
     /** A step index the micro-kernel never reaches (see {@link GemmMicroKernel#tile}). */
@@ -129,6 +130,10 @@ final class VectorInt8Kernels implements Int8Kernels {
         final int yOff;
         /** The multipliers as doubles, {@code multiplier / 2^shift}, when every shift allows it (else null). */
         double[] real;
+        /** Per channel, the accumulators (bias added) beyond which the output is clamped: clamping them first changes nothing. */
+        int[] accLo, accHi;
+        /** Per channel, {@code bias[j] - zx * rowSums[j]} (int32, wrapping as the twin's sums do): what a dot product gets added. */
+        int[] offset;
 
         Epilogue(Out out, Int8Matrix w, int zx, Int8Requantization rq, int[] bias, float[] scales, boolean relu,
                  byte[] y8, int[] y32, float[] yf, int yOff) {
@@ -266,7 +271,10 @@ final class VectorInt8Kernels implements Int8Kernels {
      */
     private static void gemmPacked(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         int n = w.rows, k = w.cols;
-        if (e.out == Out.INT8) e.real = realMultipliers(e.rq);
+        if (e.out == Out.INT8) prepareDouble(e);
+        int[] bias = e.out == Out.INT8 ? e.rq.bias : e.bias;
+        e.offset = new int[n];
+        for (int j = 0; j < n; j++) e.offset[j] = (bias == null ? 0 : bias[j]) - e.zx * e.rowSums[j];
         int kc = Gemm.ceilDiv(k, Gemm.ceilDiv(k, Gemm.KC));
         int nc = Math.min(Gemm.roundUp(n, NR), Math.max(NR, FLOAT_BLOCK / Gemm.roundUp(k, kc) / NR * NR));
         Parallel.RangeTask rows = (from, to) -> {
@@ -288,14 +296,32 @@ final class VectorInt8Kernels implements Int8Kernels {
         else Parallel.forRange(m, MR, rows);
     }
 
-    /** {@code multiplier / 2^shift} per channel if every shift is at most {@link #DOUBLE_SHIFT}, else null. */
-    private static double[] realMultipliers(Int8Requantization rq) {
-        double[] real = new double[rq.channels()];
-        for (int j = 0; j < real.length; j++) {
-            if (rq.shift[j] > DOUBLE_SHIFT) return null;
-            real[j] = Math.scalb((double) rq.multiplier[j], -rq.shift[j]);
+    /**
+     * Prepares {@link #requantizeDouble}: {@code multiplier / 2^shift} per channel and the
+     * accumulator range outside which the output is clamped, if every shift lies in
+     * [31, {@link #DOUBLE_SHIFT}] (M below 1, so the output steps by at most one per unit of
+     * accumulator); else leaves {@link Epilogue#real} null.
+     */
+    private static void prepareDouble(Epilogue e) {
+        Int8Requantization rq = e.rq;
+        int n = rq.channels();
+        double[] real = new double[n];
+        int[] accLo = new int[n], accHi = new int[n];
+        long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
+        for (int j = 0; j < n; j++) {
+            int s = rq.shift[j];
+            long m = rq.multiplier[j];
+            if (s < 31 || s > DOUBLE_SHIFT || m == 0) return;
+            real[j] = Math.scalb((double) m, -s);
+            // output(a) = floor((a * m + 2^(s-1)) / 2^s): the largest a giving lo, the smallest giving hi
+            long below = Math.floorDiv(((lo + 1) << s) - (1L << (s - 1)) - 1, m);
+            long above = -Math.floorDiv(-((hi << s) - (1L << (s - 1))), m);
+            accLo[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, below));
+            accHi[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, above));
         }
-        return real;
+        e.real = real;
+        e.accLo = accLo;
+        e.accHi = accHi;
     }
 
     /** Rows {@code [i0, i0 + im)} x channels {@code [j0, j0 + jn)}, all of K. */
@@ -344,52 +370,58 @@ final class VectorInt8Kernels implements Int8Kernels {
         }
     }
 
-    /** {@link Epilogue#put} for 8 channels: the same int32 operations, lane by lane, so the same bits. */
+    /**
+     * {@link Epilogue#put} for 8 channels: the same int32 operations, lane by lane, so the same
+     * bits. Each branch loads its own vectors: one passed to a method C2 did not inline would be
+     * boxed.
+     */
     private static void finish8(Epilogue e, float[] cf, int c, int[] acc, int j, int at) {
-        // vectors are loaded here rather than passed in: one that crossed a call C2 did not inline would be boxed
-        IntVector v = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
-        if (acc != null) v = v.add(IntVector.fromArray(I, acc, c));
-        v = v.sub(IntVector.fromArray(I, e.rowSums, j).mul(e.zx));
         switch (e.out) {
             case INT8 -> {
-                if (e.real != null) requantizeDouble(v, e, j, at);
-                else requantizeLong(v, e, j, at);
+                if (e.real != null) requantizeDouble(cf, c, acc, e, j, at);
+                else requantizeLong(cf, c, acc, e, j, at);
             }
-            case INT32 -> (e.bias == null ? v : v.add(IntVector.fromArray(I, e.bias, j))).intoArray(e.y32, at);
+            case INT32 -> sum8(cf, c, acc, e, j).intoArray(e.y32, at);
             case FLOAT -> {
-                if (e.bias != null) v = v.add(IntVector.fromArray(I, e.bias, j));
+                IntVector v = sum8(cf, c, acc, e, j);
                 FloatVector f = ((FloatVector) v.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, e.scales, j));
                 (e.relu ? f.max(0f) : f).intoArray(e.yf, at);
             }
         }
     }
 
+    /** {@code sum_p (x - zx) * W + bias} of 8 channels: the tile's exact float sums as ints, plus {@link Epilogue#offset}. */
+    private static IntVector sum8(float[] cf, int c, int[] acc, Epilogue e, int j) {
+        IntVector v = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
+        if (acc != null) v = v.add(IntVector.fromArray(I, acc, c));
+        return v.add(IntVector.fromArray(I, e.offset, j));
+    }
+
     /**
      * {@link Int8Requantization#requantize} of 8 channels whose shifts are at most
-     * {@link #DOUBLE_SHIFT}, in double lanes. Where the result is not clamped,
-     * {@code |acc * M| < 512}, so {@code acc * multiplier < 2^(shift + 10) <= 2^53}: the product
-     * by {@code M = multiplier / 2^shift}, the added 1/2 and the shift of the clamped value into
-     * [1, 511] (where truncation is floor) are all exact. Elsewhere rounding cannot carry a value
-     * back inside the clamp. About half the instructions of the 64-bit integer form (AVX2 has no
-     * 64-bit arithmetic shift or min/max).
+     * {@link #DOUBLE_SHIFT} (and at least 31), in double lanes. The accumulator is first clamped
+     * to the range outside which the output is clamped anyway ({@link #prepareDouble}); inside
+     * it {@code |acc * M| < 257}, so {@code acc * multiplier < 2^(shift + 9) <= 2^52} and
+     * {@code acc * M + 256.5} (a positive multiple of {@code 2^-shift} below 1024) is a double:
+     * the FMA is exact and truncation is floor. About half the instructions of the 64-bit
+     * integer form (AVX2 has no 64-bit arithmetic shift or min/max).
      */
-    private static void requantizeDouble(IntVector acc, Epilogue e, int j, int at) {
+    private static void requantizeDouble(float[] cf, int c, int[] acc, Epilogue e, int j, int at) {
         Int8Requantization rq = e.rq;
-        IntVector v = acc.add(IntVector.fromArray(I, rq.bias, j));
-        double lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
-        DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.I2D, 0)).mul(DoubleVector.fromArray(D, e.real, j))
-                .add(0.5).max(lo).min(hi).add(256.0);
-        DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.I2D, 1)).mul(DoubleVector.fromArray(D, e.real, j + 4))
-                .add(0.5).max(lo).min(hi).add(256.0);
+        // clamped as ints (Java's double min/max cost compares and blends on AVX2); + 1/2 rounds,
+        // + 256 makes every value positive, where truncation is floor
+        IntVector v = sum8(cf, c, acc, e, j).max(IntVector.fromArray(I, e.accLo, j)).min(IntVector.fromArray(I, e.accHi, j));
+        DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.I2D, 0)).fma(DoubleVector.fromArray(D, e.real, j), HALF_UP);
+        DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.I2D, 1)).fma(DoubleVector.fromArray(D, e.real, j + 4), HALF_UP);
         IntVector r = ((IntVector) d0.convertShape(VectorOperators.D2I, I, 0))
                 .or((IntVector) d1.convertShape(VectorOperators.D2I, I, -1)).add(rq.outputZeroPoint - 256);
         r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
     }
 
     /** {@link Int8Requantization#requantize} of 8 channels with the same 64-bit integer operations. */
-    private static void requantizeLong(IntVector acc, Epilogue e, int j, int at) {
+    private static void requantizeLong(float[] cf, int c, int[] acc, Epilogue e, int j, int at) {
         Int8Requantization rq = e.rq;
-        IntVector v = acc.add(IntVector.fromArray(I, rq.bias, j));
+        IntVector v = sum8(cf, c, acc, e, j);
         IntVector mult = IntVector.fromArray(I, rq.multiplier, j);
         long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
         // int x int products in 64-bit lanes: C2 can use vpmuldq, AVX2 has no 64-bit multiply
@@ -432,31 +464,16 @@ final class VectorInt8Kernels implements Int8Kernels {
                 for (int p = 0; p < kc; p++) dst[o + p * NR] = 0f;
                 continue;
             }
-            int s = (j + c) * w.stride + p0;
-            for (int p = 0; p < kc; p++) dst[o + p * NR] = Int8Matrix.weight(wd[s + p], p0 + p);
+            // p0 is a multiple of the K block, which is even unless it is all of K: pairs from an even column
+            int s = (j + c) * w.stride + p0, p = 0;
+            if ((p0 & 1) == 0) {
+                for (; p + 1 < kc; p += 2) {
+                    dst[o + p * NR] = (byte) (wd[s + p] ^ Int8Matrix.EVEN_BIAS);
+                    dst[o + (p + 1) * NR] = wd[s + p + 1];
+                }
+            }
+            for (; p < kc; p++) dst[o + p * NR] = Int8Matrix.weight(wd[s + p], p0 + p);
         }
     }
 
-    /**
-     * {@link Epilogue#put} for INT8 output, 8 channels at a time: the same int32 and 64-bit
-     * operations as {@link Int8Requantization#requantize}, lane by lane, so the same bits.
-     */
-    private static void requantize8(float[] cf, int c, Epilogue e, int j, int at) {
-        // vectors are loaded here rather than passed in: one that crossed a call C2 did not inline would be boxed
-        IntVector dot = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
-        Int8Requantization rq = e.rq;
-        IntVector v = dot.sub(IntVector.fromArray(I, e.rowSums, j).mul(e.zx)).add(IntVector.fromArray(I, rq.bias, j));
-        IntVector mult = IntVector.fromArray(I, rq.multiplier, j);
-        long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
-        // int x int products in 64-bit lanes: C2 can use vpmuldq, AVX2 has no 64-bit multiply
-        LongVector r0 = ((LongVector) v.convert(VectorOperators.I2L, 0)).mul(mult.convert(VectorOperators.I2L, 0))
-                .add(LongVector.fromArray(L, rq.roundTerm, j))
-                .lanewise(VectorOperators.ASHR, LongVector.fromArray(L, rq.shift64, j)).max(lo).min(hi);
-        LongVector r1 = ((LongVector) v.convert(VectorOperators.I2L, 1)).mul(mult.convert(VectorOperators.I2L, 1))
-                .add(LongVector.fromArray(L, rq.roundTerm, j + 4))
-                .lanewise(VectorOperators.ASHR, LongVector.fromArray(L, rq.shift64, j + 4)).max(lo).min(hi);
-        IntVector r = ((IntVector) r0.convertShape(VectorOperators.L2I, I, 0))
-                .or((IntVector) r1.convertShape(VectorOperators.L2I, I, -1)).add(rq.outputZeroPoint);
-        r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
-    }
 }
