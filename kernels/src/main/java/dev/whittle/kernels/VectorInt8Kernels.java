@@ -87,7 +87,8 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final short BIAS = (short) 0x8000;
     /** The low byte of each 16-bit lane: the even weight, stored + 128 ({@link Int8Matrix}). */
     private static final int LOW_BYTES = 0x00FF00FF;
-    private static final short EVEN_OFFSET = (short) Int8Matrix.EVEN_BIAS;
+    /** Activation shorts per step: 16 even, 16 odd, 16 corrections. */
+    private static final int X_STEP = 3 * SL;
 
     /**
      * From this many activation rows on, the float-GEMM path is faster. Measured on lenet-300-100's
@@ -196,24 +197,29 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static void gemv(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         int n = w.rows, k = w.cols, stride = w.stride;
         int depth = Quantization.roundUp(k, STEP); // <= stride; the padding is zeros on both sides
+        int span = stride / STEP * X_STEP;
         Workspace ws = WORKSPACE.get();
-        if (ws.xs.length < m * stride) ws.xs = new short[m * stride];
+        if (ws.xs.length < m * span) ws.xs = new short[m * span];
         short[] xs = ws.xs;
-        // widened and split once per call: block of 32 -> [16 even | 16 odd], zeros past k
+        // widened and split once per call: block of 32 -> [16 even | 16 odd | 16 corrections],
+        // zeros past k; the correction 2^15 - 128 * even both removes the even weights' offset
+        // of 128 and flips the pair sum into unsigned range (16-bit arithmetic, wrapping)
         for (int i = 0; i < m; i++) {
-            int xi = xOff + i * k, at = i * stride;
-            for (int p = 0; p < stride; p += STEP) {
+            int xi = xOff + i * k, at = i * span;
+            for (int p = 0, b = at; p < stride; p += STEP, b += X_STEP) {
                 for (int t = 0; t < SL; t++) {
                     int even = p + 2 * t;
-                    xs[at + p + t] = even < k ? x[xi + even] : 0;
-                    xs[at + p + SL + t] = even + 1 < k ? x[xi + even + 1] : 0;
+                    int xe = even < k ? x[xi + even] : 0;
+                    xs[b + t] = (short) xe;
+                    xs[b + SL + t] = even + 1 < k ? x[xi + even + 1] : 0;
+                    xs[b + 2 * SL + t] = (short) (BIAS - Int8Matrix.EVEN_BIAS * xe);
                 }
             }
         }
         byte[] wd = w.data;
         Parallel.RangeTask rows = (from, to) -> {
             for (int j = from; j < to; j++) {
-                for (int i = 0; i < m; i++) e.put(i, j, dot(wd, j * stride, xs, i * stride, depth));
+                for (int i = 0; i < m; i++) e.put(i, j, dot(wd, j * stride, xs, i * span, depth));
             }
         };
         if ((long) m * n * k < PARALLEL_WORK) rows.run(0, n);
@@ -228,14 +234,14 @@ final class VectorInt8Kernels implements Int8Kernels {
      */
     private static int dot(byte[] w, int o, short[] xs, int xo, int depth) {
         IntVector all = IntVector.zero(I), hi = all;
-        for (int p = 0; p < depth; p += STEP) {
+        for (int p = 0, xb = xo; p < depth; p += STEP, xb += X_STEP) {
             ShortVector s = ByteVector.fromArray(B, w, o + p).reinterpretAsShorts();
-            // even weight: the low byte, stored + 128, masked by a 32-bit AND (C2 keeps 16-bit
-            // shift counts in a register it reloads every step; AND and SUB take no count)
-            ShortVector even = s.reinterpretAsInts().and(LOW_BYTES).reinterpretAsShorts().sub(EVEN_OFFSET);
-            IntVector v = even.mul(ShortVector.fromArray(S, xs, xo + p))
-                    .add(s.lanewise(VectorOperators.ASHR, 8).mul(ShortVector.fromArray(S, xs, xo + p + SL)))
-                    .lanewise(VectorOperators.XOR, BIAS).reinterpretAsInts();
+            // even weight + 128: the low byte, masked by a 32-bit AND (C2 keeps 16-bit shift
+            // counts in a register it reloads every step; an AND takes none); its offset and the
+            // bias come back in one add of the precomputed corrections
+            IntVector v = s.reinterpretAsInts().and(LOW_BYTES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xs, xb))
+                    .add(s.lanewise(VectorOperators.ASHR, 8).mul(ShortVector.fromArray(S, xs, xb + SL)))
+                    .add(ShortVector.fromArray(S, xs, xb + 2 * SL)).reinterpretAsInts();
             all = all.add(v);
             hi = hi.add(v.lanewise(VectorOperators.LSHR, 16));
         }
