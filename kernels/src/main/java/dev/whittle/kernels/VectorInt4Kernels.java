@@ -278,30 +278,29 @@ final class VectorInt4Kernels implements Int4Kernels {
      */
     private static void dotsA8(Int4Matrix w, int j, short[] xp, int xo, int[] d) {
         byte[] wd = w.data;
-        int o = j * w.stride, loads = w.blocks * w.loads, perBlock = w.loads;
-        ShortVector sum = ShortVector.zero(S);
-        IntVector even = IntVector.zero(I), odd = even;
-        for (int t = 0; t < loads; t++) {
-            IntVector v = ByteVector.fromArray(B, wd, o + LOAD * t).reinterpretAsInts();
-            int x0 = xo + 4 * SL * t;
-            sum = sum.add(v.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0))
-                    .add(v.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0 + SL)))
-                    .add(v.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0 + 2 * SL))
-                            .add(v.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
-                                    .mul(ShortVector.fromArray(S, xp, x0 + 3 * SL)))));
-            if (t % LOADS_PER_WIDEN == LOADS_PER_WIDEN - 1) {
+        int at = j * w.stride, x0 = xo, widens = w.loads / LOADS_PER_WIDEN;
+        // nested loops with constant steps: a division for "end of block" costs an idiv, and
+        // C2 keeps a counter it cannot fold in memory
+        for (int b = 0; b < w.blocks; b++) {
+            IntVector even = IntVector.zero(I), odd = even;
+            for (int q = 0; q < widens; q++) {
+                ShortVector sum = ShortVector.zero(S);
+                for (int u = 0; u < LOADS_PER_WIDEN; u++, at += LOAD, x0 += 4 * SL) {
+                    IntVector v = ByteVector.fromArray(B, wd, at).reinterpretAsInts();
+                    sum = sum.add(v.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
+                                    .mul(ShortVector.fromArray(S, xp, x0 + SL)))
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
+                                    .mul(ShortVector.fromArray(S, xp, x0 + 2 * SL))
+                                    .add(v.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
+                                            .mul(ShortVector.fromArray(S, xp, x0 + 3 * SL)))));
+                }
                 IntVector s = sum.reinterpretAsInts();
                 even = even.add(s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
                 odd = odd.add(s.lanewise(VectorOperators.ASHR, 16));
-                sum = ShortVector.zero(S);
-                if (t % perBlock == perBlock - 1) {
-                    int at = t / perBlock * LANES;
-                    even.intoArray(d, at);
-                    odd.intoArray(d, at + IL);
-                    even = IntVector.zero(I);
-                    odd = even;
-                }
             }
+            even.intoArray(d, b * LANES);
+            odd.intoArray(d, b * LANES + IL);
         }
     }
 
