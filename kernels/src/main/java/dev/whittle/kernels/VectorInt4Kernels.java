@@ -29,8 +29,21 @@ import jdk.incubator.vector.VectorSpecies;
  * sums are scaled per group. Within float rounding of the twin. Many activation rows
  * ({@link #GEMM_ROWS} or more) dequantize the weights block by block for the FP32 GEMM instead.
  *
- * <p>Measured (GEMV 4096 x 4096, group 64, one thread, a shared Zen 3 whose other core was busy):
- * see the numbers in {@code IntKernelBenchmark} and the notes at the end of this comment.
+ * <p>Measured (GEMV 4096 x 4096, group 64, one thread, a shared Zen 3 whose other core was
+ * mostly busy with other builds: figures drift by 30% from minute to minute):
+ * <ul>
+ * <li>The previous kernel (sequential nibbles, each sign-extended by two 16-bit shifts, each
+ *     64-weight group reduced to one int across lanes) ran at 1.3-1.6x OpenBLAS SGEMV; W4 FP32
+ *     was no faster (1954 against 2004 us).
+ * <li>Unsigned nibbles by 32-bit shift and AND, one group per lane: 1.0-1.5 ms CPU time, and
+ *     2.5-2.8x OpenBLAS in {@code whittle bench kernels} when the host was quiet enough to tell.
+ *     The first version compiled {@code t % loadsPerBlock} to an {@code idiv} every fourth
+ *     load and kept the loop counter in memory; nested loops with constant steps fixed both.
+ * <li>Writing the four loads of a widening step out by hand made C2 hoist all sixteen
+ *     activation loads and spill; the four-iteration loop it unrolls itself did better.
+ * <li>Per call, quantizing and laying out the activations costs about 15 us (K = 4096): nothing
+ *     at N = 4096, a third of the time at N = 16.
+ * </ul>
  */
 final class VectorInt4Kernels implements Int4Kernels {
 

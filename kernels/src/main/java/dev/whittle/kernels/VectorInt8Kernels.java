@@ -17,46 +17,69 @@ import jdk.incubator.vector.VectorSpecies;
  * <li><b>Few activation rows (GEMV)</b>: the weights are streamed once, a byte each, and the dot
  *     products run in 16-bit lanes. The Vector API has no integer dot product (no
  *     {@code vpmaddwd}/{@code vpdpbusd}), and its widening conversions ({@code convertShape}
- *     B2S, S2I) turned out slow on AVX2, so everything is done with 16- and 32-bit shifts on
- *     reinterpreted vectors:
+ *     B2S, S2I) turned out slow on AVX2, so everything is done with masks and shifts on
+ *     reinterpreted vectors. {@link Int8Matrix} holds even weights + 128:
  *     <pre>
- *   32 weight bytes read as 16 shorts s:       s = w[2j+1] w[2j]          (little-endian)
- *   even weights  (s << 8) >> 8, odd  s >> 8   (sign-extended, two shifts and one)
- *   q = even * xEven + odd * xOdd              16-bit: |q| <= 2 * 127 * 128 = 32512
- *   v = q ^ 0x8000, read as 8 ints:            v = (q[2i+1] + 2^15) * 2^16 + (q[2i] + 2^15)
+ *   32 weight bytes read as 16 shorts s:       s = w[2j+1] * 256 + (w[2j] + 128)
+ *   even' = s AND 0x00FF  (32-bit AND)         w[2j] + 128, in [1, 255]
+ *   odd   = s >> 8        (16-bit shift)       w[2j+1]
+ *   v = even' * xEven + odd * xOdd + c         16-bit, wrapping; c = 2^15 - 128 * xEven (per call)
+ *     = q + 2^15 mod 2^16, q the pair sum      |q| <= 2 * 127 * 128 = 32512: v is q + 2^15 exactly
+ *   v read as 8 ints:                          v = (q[2i+1] + 2^15) * 2^16 + (q[2i] + 2^15)
  *   all += v;  hi += v >>> 16                  (the int adds wrap; the final sum is exact mod 2^32)
  *   sum q = hi + (all - hi * 2^16) - 2^15 * (16 lanes * steps)
  *     </pre>
- *     The activations are split into even and odd shorts once per call. Weights must be in
- *     [-127, 127] ({@link Int8Matrix}) for the 16-bit pair sum.
+ *     One load, one AND, one shift, two multiplies (their activation operands read from memory)
+ *     and five adds per 32 weights. The activations are split into even and odd shorts, and the
+ *     corrections c computed, once per call. Weights must be in [-127, 127] for the pair sum.
  * <li><b>Many activation rows (GEMM)</b>: integer products in registers cost several
- *     instructions per float FMA, so the product is handed to the FP32 GEMM on float copies
- *     of the int8 values, made per call, K at most {@link #K_CHUNK} at a time. It is still exact
- *     integer arithmetic: every product is an integer of magnitude at most 2^14 and every partial
- *     sum of at most 1024 of them at most 2^24, which a float holds exactly, so no FMA ever
- *     rounds, whatever the order or blocking of the FP32 GEMM. Each chunk's float result is
- *     converted back to int32 and summed.
+ *     instructions per float FMA, so the products run on the FP32 GEMM's micro-kernel
+ *     ({@link GemmMicroKernel}) inside {@link Gemm}'s loops, the int8 operands converted to float
+ *     as they are packed. It is still exact integer arithmetic: every product is an integer of
+ *     magnitude at most 2^14 and every float sum covers at most {@link #K_CHUNK} of them (at most
+ *     2^24, which a float holds exactly), so no FMA ever rounds; longer rows add chunks as ints.
+ *     Each 6 x 16 tile is finished while in L1: converted to int, offset by the bias and zero
+ *     point, and requantized in double lanes (exact there, see {@link #requantizeDouble}).
  * </ul>
  *
- * <p>Measured (AMD EPYC Zen 3, AVX2, one thread, a shared machine: thread-CPU-time medians of
- * 30 calls, IntKernelBenchmark's {@code dot*} variants over the same 4096 x 4096 weights):
+ * <p>Measured earlier (AMD EPYC Zen 3, AVX2, one thread, a shared machine: thread-CPU-time
+ * medians of 30 calls, IntKernelBenchmark's {@code dot*} variants over the same 4096 x 4096
+ * weights):
  * <pre>
  *   bytes widened to shorts, multiplied, widened to ints, 8 at a time (Lucene's 256-bit form)  2088 us
  *   16 bytes widened (B2S), each product vector widened (S2I)                                  2292 us
  *   as above, two products summed as shorts before widening (S2I)                              1718 us
  *   bytes split by shifts instead of B2S, pair sum widened with S2I                            2414 us
- *   bytes split by shifts, pair sum widened lazily by shifts (this kernel)                     1277 us
+ *   bytes split by shifts, pair sum widened lazily by shifts                                   1277 us
  *   dequantise in registers: 8 bytes to floats (B2F), FMA with float activations (exact)      1798 us
  *   plain short[] loop over pre-widened weights (C2 auto-vectorisation, 2x the bytes)        10241 us
  *   plain byte[] loop                                                                        11878 us
  *   (OpenBLAS FP32 SGEMV, numpy 2.4.6 / OpenBLAS 0.3.31, same minutes: 3209 and 3314 us)
  * </pre>
- * A later run of this class's GEMV (one row at a time, which beat two and four rows sharing the
- * activation loads): 1183 and 1549 us, OpenBLAS 3011, 2810 and 3077 us around it: 2 to 2.5x.
- * In L2-sized tests the lazily widened kernel ran at 25 G weights/s; at 16 MB it runs near the
- * speed of merely streaming the bytes, so memory, not arithmetic, bounds it there. On the GEMM
- * path the int8 epilogue requantizes 8 channels at a time in 64-bit lanes (1.7 ms per million
- * outputs against 4.1 ms for the scalar formula).
+ * Measured for this version (same machine, its other core mostly busy with other builds, so
+ * figures drift by 30% from minute to minute; thread-CPU-time medians, 16 M weights):
+ * <ul>
+ * <li>The claim that the shift kernel ran at streaming speed did not hold: a plain loop adding
+ *     the 16 MB as 256-bit vectors took 370-700 us (23-45 GB/s, the L3 holds most of it), the
+ *     shift kernel 1100-1500 us, and 750-1050 us on 256 KB of weights that stay in L2: it is
+ *     bound by instructions, not memory. Its disassembly showed why: C2 keeps 16-bit shift
+ *     counts in a register and reloads it ({@code vmovd}) before most 16-bit shifts.
+ * <li>Even weights by 32-bit AND and 16-bit subtraction instead of two 16-bit shifts: 580-870
+ *     against 770-1160 us on the L2-sized weights, interleaved JVMs. Folding the subtraction and
+ *     the XOR bias into the per-call corrections removed two more instructions per step: in
+ *     {@code whittle bench kernels} the GEMV went from 1.9-2.1x to 2.6-3.1x OpenBLAS SGEMV.
+ * <li>Tried and dropped: two rows per pass sharing the activation loads (slower again: 2138
+ *     against 1526 us at 16 MB); all adds in 16 bits with a second sum of {@code q >> 8} to
+ *     recover the carries (3 instead of 4 widening instructions, but 1100-1270 against 630-850
+ *     us: one more 16-bit shift); even and odd both by AND/shift/subtract (no gain).
+ * <li>GEMM 1024 x 1024 x 256: float copies plus {@code gemmNT} plus a separate epilogue took
+ *     1.4x the FP32 GEMM (11.3 against 8.0 ms, CPU time); packing int8 directly and finishing
+ *     each tile in L1, 1.25-1.35x; with the per-channel offset and ints clamped before the double
+ *     requantization (Java's double min/max compile to compares and blends on AVX2), 1.0-1.25x.
+ *     The C block's rows are padded by 16 floats: 1024 floats apart they fell in the same L1
+ *     sets (the first fused version ran at 1.5x the FP32 time). The epilogue is a fifth of the
+ *     remaining time (JFR samples: 27 in it against 88 in the micro-kernel).
+ * </ul>
  */
 final class VectorInt8Kernels implements Int8Kernels {
 
