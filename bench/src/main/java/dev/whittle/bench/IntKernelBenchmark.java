@@ -35,9 +35,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>What these measured on the shared 2-core Zen 3 (thread-CPU-time medians, numpy/OpenBLAS
  * timed in the same minutes) is written down in {@code VectorInt8Kernels} and
- * {@code VectorInt4Kernels}: the lazily widened shift kernel won the int8 dot products; GEMV
- * 4096 x 4096 ran 2 to 2.5x faster than OpenBLAS SGEMV in INT8 and 1.5x in INT4; the
- * 1024 x 1024 x 256 INT8 GEMM ran at 0.75 to 0.9x this project's FP32 GEMM.
+ * {@code VectorInt4Kernels}: the lazily widened shift kernel won the int8 dot products (since
+ * replaced by an AND-and-corrections split, see {@code VectorInt8Kernels}); GEMV 4096 x 4096
+ * first ran 2 to 2.5x faster than OpenBLAS SGEMV in INT8 and 1.5x in INT4. The {@code dot*}
+ * variants read {@code Int4Matrix.packed()}, the file layout, not the kernels' in-memory one.
  *
  * <p>Run: {@code java --add-modules jdk.incubator.vector -cp cli/target/whittle.jar
  * org.openjdk.jmh.Main IntKernel}.

@@ -29,8 +29,21 @@ import java.util.function.Consumer;
  */
 public final class KernelBench {
 
-    /** One timed case; {@code peerSeconds} is NaN without a peer. */
-    public record Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds) {
+    /**
+     * One timed case; {@code peerSeconds} is NaN without a peer. {@code fp32Seconds} is this
+     * project's own FP32 SGEMM of the same shape measured in the same run, for the integer GEMMs
+     * (NaN otherwise).
+     */
+    public record Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds, double fp32Seconds) {
+
+        public Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds) {
+            this(kernelCase, threads, seconds, peerSeconds, Double.NaN);
+        }
+
+        /** Integer ops/s over this project's FP32 SGEMM flops/s on the same shape (NaN if not measured). */
+        public double fp32Ratio() {
+            return fp32Seconds / seconds;
+        }
 
         public double gflops() {
             return kernelCase.flops() / seconds / 1e9;
@@ -50,6 +63,14 @@ public final class KernelBench {
         }
     }
 
+    /**
+     * Warm-up of the integer cases. Their epilogues and unpacking are Vector API code of their
+     * own, which runs boxed until C2 has compiled it: the first INT8 GEMM call of 1024x1024x256
+     * took 2 s, and calls stayed 1.5-2.5x slow for the next half second (the FP32 rows share one
+     * micro-kernel that earlier rows have compiled).
+     */
+    static final double INTEGER_WARMUP_SECONDS = 3.0;
+
     private KernelBench() {}
 
     /** The cases of the table, in order. */
@@ -66,7 +87,8 @@ public final class KernelBench {
         linear(c, "lenet5", "fc3", 84, 10);
         c.add(KernelCase.sgemv(4096, 4096, "batch-1 inference"));
         c.add(KernelCase.integer("int8_gemv", 4096, 1, 4096, "batch-1 inference, int8 weights and activations"));
-        c.add(KernelCase.integer("int4_gemv", 4096, 1, 4096, "batch-1 inference, int4 weights (group 64), fp32 activations"));
+        c.add(KernelCase.integer("int4_gemv", 4096, 1, 4096, "batch-1 inference, W4A8: int4 weights (group 64), activations int8 per group"));
+        c.add(KernelCase.sgemm("nt", 1024, 1024, 256, "the integer GEMMs' shape, FP32"));
         c.add(KernelCase.integer("int8_gemm", 1024, 1024, 256, "int8 weights and activations"));
         c.add(KernelCase.integer("int4_gemm", 1024, 1024, 256, "int4 weights (group 64), fp32 activations"));
         return c;
@@ -95,10 +117,16 @@ public final class KernelBench {
             throws IOException {
         Parallel.setThreads(threads);
         List<Result> results = new ArrayList<>();
+        Map<String, Double> fp32 = new LinkedHashMap<>(); // SGEMM seconds by "layout m n k"
         for (KernelCase c : cases) {
-            double seconds = Timing.medianSeconds(operation(c, Kernels.fp32()));
+            double seconds = c.kernel().startsWith("int")
+                    ? Timing.medianSeconds(operation(c, Kernels.fp32()), INTEGER_WARMUP_SECONDS, Timing.BUDGET_SECONDS)
+                    : Timing.medianSeconds(operation(c, Kernels.fp32()));
             double peerSeconds = peer == null ? Double.NaN : peer.seconds(c);
-            Result r = new Result(c, threads, seconds, peerSeconds);
+            String shape = c.layout() + " " + c.m() + " " + c.n() + " " + c.k();
+            if (c.kernel().equals("sgemm")) fp32.put(shape, seconds);
+            double own = c.kernel().endsWith("_gemm") ? fp32.getOrDefault(shape, Double.NaN) : Double.NaN;
+            Result r = new Result(c, threads, seconds, peerSeconds, own);
             results.add(r);
             each.accept(r);
         }
@@ -139,6 +167,8 @@ public final class KernelBench {
         }
         Int4Matrix packed = Int4Matrix.quantize(fill(r, outputs * depth), 0, outputs, depth, 64);
         float[] x = fill(r, rows * depth), y = new float[rows * outputs];
+        // the GEMV row measures W4A8, the faster of the two at batch 1; the GEMM row W4 with FP32 activations
+        if (c.isGemv()) return () -> Kernels.int4().gemmA8(rows, x, 0, packed, null, false, y, 0);
         return () -> Kernels.int4().gemm(rows, x, 0, packed, null, false, y, 0);
     }
 
@@ -163,11 +193,13 @@ public final class KernelBench {
     /** One row of the table. */
     public static void printRow(PrintStream o, Result r) {
         KernelCase c = r.kernelCase();
+        String label = Double.isNaN(r.fp32Seconds()) ? c.label()
+                : c.label() + String.format(Locale.ROOT, "; %.2fx this project's FP32 SGEMM", r.fp32Ratio());
         if (r.hasPeer()) {
             o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f %9.1f %6.2fx  %s%n", c.kernel(), c.layout(), c.shape(),
-                    r.gflops(), r.peerGflops(), r.ratio(), c.label());
+                    r.gflops(), r.peerGflops(), r.ratio(), label);
         } else {
-            o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f  %s%n", c.kernel(), c.layout(), c.shape(), r.gflops(), c.label());
+            o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f  %s%n", c.kernel(), c.layout(), c.shape(), r.gflops(), label);
         }
         o.flush();
     }
@@ -181,6 +213,7 @@ public final class KernelBench {
         settings.put("java", Runtime.version().toString());
         settings.put("cores", Runtime.getRuntime().availableProcessors());
         settings.put("warmup_s", Timing.WARMUP_SECONDS);
+        settings.put("integer_warmup_s", INTEGER_WARMUP_SECONDS);
         settings.put("budget_s", Timing.BUDGET_SECONDS);
         settings.put("statistic", "median seconds per call");
         if (peer != null) settings.put("peer_info", peer.info());
@@ -201,6 +234,10 @@ public final class KernelBench {
                 row.put("peer_seconds", r.peerSeconds());
                 row.put("peer_gflops", round(r.peerGflops(), 2));
                 row.put("ratio", round(r.ratio(), 3));
+            }
+            if (!Double.isNaN(r.fp32Seconds())) {
+                row.put("fp32_seconds", r.fp32Seconds());
+                row.put("ratio_to_fp32", round(r.fp32Ratio(), 3));
             }
             rows.add(row);
         }

@@ -10,12 +10,14 @@ package dev.whittle.kernels;
  * <li>{@link #gemmA8}: W4A8. Each group of each activation row is first quantized to int8 with
  *     its own symmetric scale ({@code s = max|x| / 127}, values in [-127, 127]); the group's dot
  *     product is then an exact integer, scaled by {@code s_w * s_x} and summed over the groups in
- *     order, so the result is bit-exact against the twin.
+ *     a fixed order, eight float lanes with one FMA per group ({@link ScalarInt4Kernels} states
+ *     it), so the result is bit-exact against the twin.
  * </ul>
  *
  * <pre>
  *   gemm:    y[i][j] = sum_g  s_w[j][g] * ( sum_{p in g} W[j][p] * x[i][p] )         (+ bias[j], ReLU)
  *   gemmA8:  y[i][j] = sum_g  (float) ( sum_{p in g} W[j][p] * q[i][p] ) * (s_w[j][g] * s_x[i][g])
+ *            (lane l = (g % 16) / 2 accumulates fma(d_g, s_g, lane); then lane 0 + lane 1 + ... + lane 7)
  * </pre>
  *
  * Rows of x are K floats apart; y is {@code [m x N]}; {@code bias} may be null.

@@ -18,23 +18,43 @@ package dev.whittle.kernels;
  * </pre>
  *
  * This is the layout {@link #packed()} returns and {@link #ofPacked} accepts (the model file stores
- * it as U8 {@code [N, paddedCols/2]}). In memory each row is further padded to a multiple of 32
- * bytes, the span one 256-bit load covers, so the kernels need no tail loop.
+ * it as U8 {@code [N, paddedCols/2]}).
+ *
+ * <p>In memory the kernels want another order, so {@link #pack} and {@link #ofPacked} rearrange
+ * (and {@link #packed()} restores) it. A row is cut into blocks of 16 groups; one 256-bit load
+ * (32 bytes, 16 short lanes of 4 nibbles) holds four consecutive weights of each of the 16
+ * groups, so a 16-bit lane only ever sums products of its own group and no group needs a
+ * horizontal reduction. Nibbles are stored offset by 8 ({@code u = q + 8} in [0, 15]), so one
+ * AND takes a weight out after a 32-bit shift (no sign extension):
+ *
+ * <pre>
+ *   block b (groups 16b .. 16b+15), load t (0 .. groupSize/4 - 1), short lane j, nibble r:
+ *       u = q[group 16b + j][4t + r] + 8          at bits 4r .. 4r+3 of lane j (bytes 2j, 2j+1)
+ *   row: | block 0: load 0 | load 1 | .. | block 1: .. |     8 * groupSize bytes per block;
+ *   groups past the last (to a whole block) hold q = 0
+ *   scales: per row and block, the 8 even groups 16b+2i then the 8 odd ones 16b+2i+1 (as the
+ *   int lanes of a load fall), 0 for the padding groups
+ * </pre>
  */
 public final class Int4Matrix {
 
-    /** Weights one 256-bit load covers (32 bytes). */
-    static final int BLOCK = 64;
+    /** Groups in one block of the in-memory layout: the 16 short lanes of a 256-bit load. */
+    static final int LANES = 16;
 
     final byte[] data;
-    final float[] scales;
+    /** The scales in the in-memory order drawn above. */
+    final float[] laneScales;
     final int rows;
     final int cols;
     final int groupSize;
     final int paddedCols;
     /** Groups per row. */
     final int groups;
-    /** Bytes per row in {@link #data}: paddedCols rounded up to {@link #BLOCK}, halved. */
+    /** Blocks of {@link #LANES} groups per row. */
+    final int blocks;
+    /** Loads (32 bytes) per block: groupSize / 4. */
+    final int loads;
+    /** Bytes per row in {@link #data}. */
     final int stride;
 
     private Int4Matrix(int rows, int cols, int groupSize, float[] scales) {
@@ -48,15 +68,43 @@ public final class Int4Matrix {
         this.paddedCols = Quantization.roundUp(cols, groupSize);
         Quantization.checkGroupSize(groupSize, paddedCols);
         this.groups = paddedCols / groupSize;
-        this.stride = Quantization.roundUp(paddedCols, BLOCK) / 2;
+        this.blocks = (groups + LANES - 1) / LANES;
+        this.loads = groupSize / 4;
+        this.stride = blocks * 8 * groupSize;
         if ((long) rows * stride > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("INT4 weights too large");
         if (scales == null || scales.length != (long) rows * groups) {
             throw new IllegalArgumentException("INT4 weights [" + rows + ", " + cols + "] with group " + groupSize
                     + " need " + (long) rows * groups + " scales, got " + (scales == null ? 0 : scales.length));
         }
         for (int i = 0; i < scales.length; i++) Quantization.checkScale(scales[i], "INT4 scale[" + i + "]");
-        this.scales = scales.clone();
+        this.laneScales = new float[rows * blocks * LANES];
+        for (int r = 0; r < rows; r++) {
+            for (int g = 0; g < groups; g++) laneScales[scaleIndex(r, g)] = scales[r * groups + g];
+        }
         this.data = new byte[rows * stride];
+        java.util.Arrays.fill(data, (byte) 0x88); // q = 0 everywhere, padding included
+    }
+
+    /** Where scale (row, group g) sits in {@link #laneScales}. */
+    private int scaleIndex(int row, int g) {
+        int j = g % LANES;
+        return (row * blocks + g / LANES) * LANES + (j & 1) * (LANES / 2) + (j >> 1);
+    }
+
+    /** The byte of {@link #data} that holds weight (row, col), at bit {@link #shift}. */
+    private int byteIndex(int row, int col) {
+        int g = col / groupSize, i = col % groupSize;
+        return row * stride + (g / LANES) * 8 * groupSize + (i >> 2) * 32 + 2 * (g % LANES) + ((i & 3) >> 1);
+    }
+
+    /** The bit offset of weight col's nibble in its byte. */
+    private static int shift(int col) {
+        return (col & 1) * 4;
+    }
+
+    private void set(int row, int col, int q) {
+        int at = byteIndex(row, col), sh = shift(col);
+        data[at] = (byte) ((data[at] & ~(0xF << sh)) | (((q & 0xF) ^ 8) << sh));
     }
 
     /**
@@ -74,8 +122,7 @@ public final class Int4Matrix {
                 if (!QuantRange.INT4.contains(v)) {
                     throw new IllegalArgumentException("INT4 weight [" + r + ", " + c + "] = " + v + " is outside [-8, 7]");
                 }
-                int at = r * w.stride + (c >> 1), shift = (c & 1) * 4;
-                w.data[at] |= (byte) ((v & 0xF) << shift);
+                w.set(r, c, v);
             }
         }
         return w;
@@ -95,7 +142,12 @@ public final class Int4Matrix {
                     + ", " + cols + "] with group " + groupSize + " (K padded to " + w.paddedCols + ") needs "
                     + (long) rows * rowBytes);
         }
-        for (int r = 0; r < rows; r++) System.arraycopy(packed, r * rowBytes, w.data, r * w.stride, rowBytes);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < w.paddedCols; c++) {
+                int b = packed[r * rowBytes + (c >> 1)];
+                w.set(r, c, (c & 1) == 0 ? (byte) (b << 4) >> 4 : b >> 4);
+            }
+        }
         return w;
     }
 
@@ -117,24 +169,30 @@ public final class Int4Matrix {
     public byte[] packed() {
         int rowBytes = paddedCols / 2;
         byte[] out = new byte[rows * rowBytes];
-        for (int r = 0; r < rows; r++) System.arraycopy(data, r * stride, out, r * rowBytes, rowBytes);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < paddedCols; c++) out[r * rowBytes + (c >> 1)] |= (byte) ((get(r, c) & 0xF) << shift(c));
+        }
         return out;
     }
 
     /** The scales, {@code [rows x paddedCols/groupSize]} (a copy). */
     public float[] scales() {
-        return scales.clone();
+        float[] out = new float[rows * groups];
+        for (int r = 0; r < rows; r++) {
+            for (int g = 0; g < groups; g++) out[r * groups + g] = laneScales[scaleIndex(r, g)];
+        }
+        return out;
     }
 
     /** Weight (row, col) as an integer in [-8, 7]; 0 in the padding. */
     public int get(int row, int col) {
-        int b = data[row * stride + (col >> 1)];
-        return (col & 1) == 0 ? (byte) (b << 4) >> 4 : b >> 4;
+        if (col >= paddedCols) return 0;
+        return ((data[byteIndex(row, col)] >> shift(col)) & 0xF) - 8;
     }
 
     /** The scale of group {@code g} of row {@code row}. */
     public float scale(int row, int g) {
-        return scales[row * groups + g];
+        return laneScales[scaleIndex(row, g)];
     }
 
     public int rows() {
@@ -156,6 +214,6 @@ public final class Int4Matrix {
 
     /** Bytes held: packed weights and scales. */
     public long bytes() {
-        return (long) data.length + 4L * scales.length;
+        return (long) data.length + 4L * laneScales.length;
     }
 }

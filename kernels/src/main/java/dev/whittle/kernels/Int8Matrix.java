@@ -10,6 +10,11 @@ package dev.whittle.kernels;
  *          ...
  *   rowSums[j] = sum_p w[j][p]    (folds the activation zero point out of the inner loop:
  *                                   sum (x - zx) w = sum x w - zx * rowSums[j])
+ *
+ *   even columns are held as w ^ 0x80 (w + 128 as an unsigned byte, padding 0x80), odd columns
+ *   as they are:  a 16-bit lane, read little-endian, is  w[2i+1] * 256 + (w[2i] + 128),  so the
+ *   kernels take the even weight with one AND and one subtraction and the odd one with one
+ *   arithmetic shift (see VectorInt8Kernels)
  * </pre>
  *
  * Values must lie in [-127, 127] ({@link QuantRange#INT8_NARROW}, symmetric weights): the
@@ -19,6 +24,8 @@ public final class Int8Matrix {
 
     /** Row padding, in bytes: a whole number of 512-bit vectors. */
     static final int ROW_ALIGN = 64;
+    /** XORed into the bytes of even columns (and their padding). */
+    static final int EVEN_BIAS = 0x80;
 
     final byte[] data;
     final int rows;
@@ -48,6 +55,7 @@ public final class Int8Matrix {
         int stride = Quantization.roundUp(cols, ROW_ALIGN);
         if ((long) rows * stride > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("INT8 weights too large");
         byte[] data = new byte[rows * stride];
+        for (int i = 0; i < data.length; i += 2) data[i] = (byte) EVEN_BIAS;
         int[] sums = new int[rows];
         for (int r = 0; r < rows; r++) {
             int s = 0;
@@ -56,7 +64,7 @@ public final class Int8Matrix {
                 if (v == Byte.MIN_VALUE) {
                     throw new IllegalArgumentException("INT8 weight [" + r + ", " + c + "] is -128: weights must lie in [-127, 127]");
                 }
-                data[r * stride + c] = v;
+                data[r * stride + c] = (byte) ((c & 1) == 0 ? v ^ EVEN_BIAS : v);
                 s += v;
             }
             sums[r] = s;
@@ -76,7 +84,12 @@ public final class Int8Matrix {
 
     /** Weight (row, col). */
     public int get(int row, int col) {
-        return data[row * stride + col];
+        return weight(data[row * stride + col], col);
+    }
+
+    /** The weight held as byte {@code b} in column {@code col}. */
+    static int weight(byte b, int col) {
+        return (col & 1) == 0 ? (byte) (b ^ EVEN_BIAS) : b;
     }
 
     /** Bytes held (the padded rows and the row sums). */

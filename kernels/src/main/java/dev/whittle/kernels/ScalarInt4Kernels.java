@@ -1,9 +1,16 @@
 package dev.whittle.kernels;
 
-/** The scalar twin of {@link Int4Kernels}: group by group, as the formulas read. */
+/**
+ * The scalar twin of {@link Int4Kernels}: group by group, as the formulas read. W4A8 adds the
+ * scaled group dot products in eight float lanes, the order {@link VectorInt4Kernels} adds them
+ * in (so both give the same bits): group g goes to lane {@code (g % 16) / 2}, the groups of a
+ * block of 16 in turn, even before odd, and the lanes are summed last, lane 0 first.
+ */
 public final class ScalarInt4Kernels implements Int4Kernels {
 
     private static final QuantKernels QUANT = new ScalarQuantKernels();
+    /** Groups per block: the short lanes of a 256-bit vector, which the vector version sums per group. */
+    private static final int LANES = 16;
 
     @Override
     public void gemm(int m, float[] x, int xOff, Int4Matrix w, float[] bias, boolean relu, float[] y, int yOff) {
@@ -32,12 +39,20 @@ public final class ScalarInt4Kernels implements Int4Kernels {
         for (int i = 0; i < m; i++) {
             quantizeGroups(QUANT, x, xOff + i * k, k, gs, q, 0, sx, 0);
             for (int j = 0; j < n; j++) {
-                float acc = 0f;
-                for (int g = 0; g < groups; g++) {
-                    int d = 0;
-                    for (int p = g * gs; p < (g + 1) * gs; p++) d += w.get(j, p) * q[p];
-                    acc += d * (w.scale(j, g) * sx[g]);
+                float[] lanes = new float[LANES / 2];
+                for (int b = 0; b * LANES < groups; b++) {
+                    for (int parity = 0; parity < 2; parity++) {
+                        for (int l = 0; l < LANES / 2; l++) {
+                            int g = b * LANES + 2 * l + parity;
+                            if (g >= groups) continue;
+                            int d = 0;
+                            for (int p = g * gs; p < (g + 1) * gs; p++) d += w.get(j, p) * q[p];
+                            lanes[l] = Math.fma((float) d, w.scale(j, g) * sx[g], lanes[l]);
+                        }
+                    }
                 }
+                float acc = 0f;
+                for (float v : lanes) acc += v;
                 y[yOff + i * n + j] = Int4Kernels.finish(acc, bias, j, relu);
             }
         }

@@ -4,44 +4,46 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Int4Kernels} on the Vector API, 256 bits at a time.
+ * {@link Int4Kernels} on the Vector API, 256 bits at a time, on {@link Int4Matrix}'s in-memory
+ * layout: a load holds 4 weights of each of 16 groups (one group per short lane), stored as
+ * {@code u = q + 8}.
  *
- * <p><b>Unpacking.</b> AVX2 has no byte shifts and the Vector API's widening conversions are
- * slow there, so 32 packed bytes (64 weights) are reinterpreted as wider lanes and each nibble is
- * sign-extended in place by two shifts (left to put its sign bit on top, arithmetic right):
+ * <p><b>W4A8</b> ({@link #gemmA8}): the activations of each row are quantized per group and laid
+ * out once per call in the order of the nibbles ({@code xp[load][r][lane]}). Per load, three
+ * 32-bit shifts (immediate counts, unlike 16-bit ones, which C2 reloads from a register) and four
+ * ANDs take out the four nibbles of every lane, {@code u} in [0, 15]; four 16-bit multiplies and
+ * adds sum the products {@code |u * x| <= 15 * 127}, sixteen per lane (four loads, at most 30480)
+ * before the lanes are widened into two int vectors, the even and the odd groups. At the end of a
+ * block each lane holds one whole group's {@code sum u * x}; minus {@code 8 * sum x} (per call) that
+ * is the exact group dot product, scaled by {@code s_w * s_x} in float lanes: no horizontal sum
+ * per group, one per row. The summation order of the groups is therefore that of
+ * {@link ScalarInt4Kernels#gemmA8}'s lanes, which its twin follows bit for bit.
  *
- * <pre>
- *   W4A8, 16 short lanes:  lane j = bytes 2j, 2j+1:  bits 15..12 | 11..8  | 7..4   | 3..0
- *                                                        q[4j+3] | q[4j+2]| q[4j+1]| q[4j]
- *     n_r = (s << (12 - 4r)) >> 12      lane j of n_r is weight 4j + r of the 64
- *   W4 FP32, 8 int lanes:   lane j = bytes 4j..4j+3 = weights 8j .. 8j+7
- *     n_r = (v << (28 - 4r)) >> 28      lane j of n_r is weight 8j + r, converted to float in place
- * </pre>
+ * <p><b>W4 FP32</b> ({@link #gemm}): the load read as 8 int lanes, each two groups' 4 nibbles;
+ * XOR 0x88888888 restores the two's complement nibbles, two 32-bit shifts sign-extend each one,
+ * converted to float in place and multiplied with the permuted activations; each block's lane
+ * sums are scaled per group. Within float rounding of the twin. Many activation rows
+ * ({@link #GEMM_ROWS} or more) dequantize the weights block by block for the FP32 GEMM instead.
  *
- * No shuffles, no widening. The activations are permuted once per call into the matching order
- * ({@code xp[64b + 16r + j] = x[64b + 4j + r]}, resp. {@code xf[64b + 8r + j] = x[64b + 8j + r]}),
- * so the products line up. With a group of 32 one load spans two groups: the first half of the
- * lanes holds the first group.
- *
- * <p><b>W4A8.</b> The four products per short lane stay in 16 bits ({@code |w*q| <= 8 * 127}, and
- * a group of 128 puts eight in a lane: at most 8128); at the end of each group the lanes are
- * widened by shifts and reduced to one exact int. <b>W4 FP32</b> multiplies the converted nibbles
- * with FMA and scales each load's sum by its group scale.
- *
- * <p>Measured, GEMV 4096 x 4096 with groups of 64, one thread, thread-CPU-time medians on a
- * shared Zen 3: W4 FP32 1954 us, W4A8 2004 us, INT8 GEMV 1183 us in the same process, OpenBLAS
- * FP32 SGEMV 3011 and 2810 us around it (1.5x). Unpacking costs more instructions per weight than
- * INT8's byte split, so halving the bytes does not pay while the INT8 kernel is not yet waiting
- * on memory. In an earlier run, keeping W4A8's group sums in float lanes instead of reducing
- * them (not bit-exact against a plain twin) took 1691 us against 2661 us reduced.
- *
- * <p>Many activation rows ({@link #GEMM_ROWS} or more) in {@link #gemm} dequantize the weights
- * block by block and use the FP32 GEMM instead, which reuses each weight across rows.
+ * <p>Measured (GEMV 4096 x 4096, group 64, one thread, a shared Zen 3 whose other core was
+ * mostly busy with other builds: figures drift by 30% from minute to minute):
+ * <ul>
+ * <li>The previous kernel (sequential nibbles, each sign-extended by two 16-bit shifts, each
+ *     64-weight group reduced to one int across lanes) ran at 1.3-1.6x OpenBLAS SGEMV; W4 FP32
+ *     was no faster (1954 against 2004 us).
+ * <li>Unsigned nibbles by 32-bit shift and AND, one group per lane: 1.0-1.5 ms CPU time, and
+ *     2.5-2.8x OpenBLAS in {@code whittle bench kernels} when the host was quiet enough to tell.
+ *     The first version compiled {@code t % loadsPerBlock} to an {@code idiv} every fourth
+ *     load and kept the loop counter in memory; nested loops with constant steps fixed both.
+ * <li>Writing the four loads of a widening step out by hand made C2 hoist all sixteen
+ *     activation loads and spill; the four-iteration loop it unrolls itself did better.
+ * <li>Per call, quantizing and laying out the activations costs about 15 us (K = 4096): nothing
+ *     at N = 4096, a third of the time at N = 16.
+ * </ul>
  */
 final class VectorInt4Kernels implements Int4Kernels {
 
@@ -51,12 +53,15 @@ final class VectorInt4Kernels implements Int4Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int SL = S.length();
     private static final int FL = F.length();
-    /** Bytes per load: 64 weights. */
-    private static final int LOAD = Int4Matrix.BLOCK / 2;
-    private static final VectorMask<Integer> FIRST_HALF = VectorMask.fromLong(I, 0x0F);
-    private static final VectorMask<Integer> SECOND_HALF = VectorMask.fromLong(I, 0xF0);
-    private static final VectorMask<Float> SECOND_HALF_F = VectorMask.fromLong(F, 0xF0);
     private static final int IL = I.length();
+    /** Bytes per load. */
+    private static final int LOAD = 32;
+    /** Lanes of a block: {@link Int4Matrix#LANES} groups. */
+    private static final int LANES = Int4Matrix.LANES;
+    /** The low nibble of each short lane. */
+    private static final int NIBBLES = 0x000F000F;
+    /** Loads whose products one 16-bit lane can sum: 16 * 15 * 127 < 2^15. */
+    private static final int LOADS_PER_WIDEN = 4;
 
     /** From this many activation rows on, {@link #gemm} goes through the FP32 GEMM (not yet measured: the INT8 crossover is 48). */
     static final int GEMM_ROWS = 8;
@@ -67,9 +72,12 @@ final class VectorInt4Kernels implements Int4Kernels {
 
     private static final class Workspace {
         short[] xp = new short[0];
-        float[] xf = new float[0];
+        int[] corr = new int[0];
         float[] sx = new float[0];
+        float[] sxl = new float[0];
         byte[] q = new byte[0];
+        int[] d = new int[0];
+        float[] xf = new float[0];
         float[] wf = new float[0];
         float[] cf = new float[0];
         float[] bias = new float[0];
@@ -91,7 +99,7 @@ final class VectorInt4Kernels implements Int4Kernels {
         Workspace ws = WORKSPACE.get();
         if (ws.xf.length < m * span) ws.xf = new float[m * span];
         float[] xf = ws.xf;
-        for (int i = 0; i < m; i++) permute(x, xOff + i * k, k, xf, i * span, span);
+        for (int i = 0; i < m; i++) permute(x, xOff + i * k, k, w, xf, i * span);
         Parallel.RangeTask rows = (from, to) -> {
             for (int j = from; j < to; j++) {
                 for (int i = 0; i < m; i++) {
@@ -103,55 +111,58 @@ final class VectorInt4Kernels implements Int4Kernels {
         else Parallel.forRange(n, 1, rows);
     }
 
-    /** {@code xf[at + 64b + 8r + j] = x[64b + 8j + r]} (the order of {@link #rowFloat}'s lanes), zero beyond k. */
-    private static void permute(float[] x, int xo, int k, float[] xf, int at, int span) {
-        for (int b = 0; b < span; b += Int4Matrix.BLOCK) {
-            for (int r = 0; r < 8; r++) {
-                for (int j = 0; j < IL; j++) {
-                    int p = b + 8 * j + r;
-                    xf[at + b + IL * r + j] = p < k ? x[xo + p] : 0f;
+    /**
+     * The activations in the order of {@link #rowFloat}'s products: for load t of block b, nibble
+     * R of int lane i is weight {@code 4t + R % 4} of group {@code 16b + 2i + R / 4}:
+     * {@code xf[at + ((b * loads + t) * 8 + R) * 8 + i]}, zero past k and in padding groups.
+     */
+    private static void permute(float[] x, int xo, int k, Int4Matrix w, float[] xf, int at) {
+        int gs = w.groupSize, loads = w.loads;
+        for (int b = 0; b < w.blocks; b++) {
+            for (int t = 0; t < loads; t++) {
+                for (int nib = 0; nib < 8; nib++) {
+                    for (int i = 0; i < IL; i++) {
+                        int col = (LANES * b + 2 * i + nib / 4) * gs + 4 * t + nib % 4;
+                        xf[at + ((b * loads + t) * 8 + nib) * IL + i] = col < k ? x[xo + col] : 0f;
+                    }
                 }
             }
         }
     }
 
     /**
-     * One output of the W4 FP32 product. The 32 bytes of a load are read as 8 ints, each holding
-     * 8 consecutive weights; two 32-bit shifts sign-extend nibble r of every lane (weight
-     * {@code 8j + r} in lane j), which converts to float in place (no cross-lane widening, slow on
-     * AVX2). Four short FMA chains per load keep the FMA latency hidden; a group's sum is scaled
-     * once per load (with groups of 32, lanes 0-3 and 4-7 belong to two groups and get their own
-     * scale). Written out by hand, here and in {@link #rowA8}: a helper returning a vector is not
-     * always inlined by C2, and a vector that crosses a real call is boxed.
+     * One output of the W4 FP32 product: per load, 8 nibbles per int lane sign-extended by two
+     * 32-bit shifts and converted in place, multiplied with the activations, the even group's
+     * four (nibbles 0-3) and the odd group's (4-7) summed apart; per block the two lane sums are
+     * scaled by their groups' scales. Written out by hand, here and in {@link #dotsA8}: a helper
+     * returning a vector is not always inlined by C2, and a vector that crosses a real call is
+     * boxed.
      */
     private static float rowFloat(Int4Matrix w, int j, float[] xf, int xo) {
         byte[] d = w.data;
-        int o = j * w.stride, groups = w.groups, so = j * groups;
-        int loads = Math.max(1, w.groupSize / Int4Matrix.BLOCK);
-        float[] sc = w.scales;
+        float[] sc = w.laneScales;
+        int o = j * w.stride, so = j * w.blocks * LANES, loads = w.loads;
         FloatVector acc = FloatVector.zero(F);
-        for (int b = 0, blocks = w.stride / LOAD; b < blocks; b++) {
-            IntVector v = ByteVector.fromArray(B, d, o + b * LOAD).reinterpretAsInts();
-            int xb = xo + b * Int4Matrix.BLOCK;
-            FloatVector h0 = nib(v, 28).mul(FloatVector.fromArray(F, xf, xb));
-            FloatVector h1 = nib(v, 24).mul(FloatVector.fromArray(F, xf, xb + IL));
-            FloatVector h2 = nib(v, 20).mul(FloatVector.fromArray(F, xf, xb + 2 * IL));
-            FloatVector h3 = nib(v, 16).mul(FloatVector.fromArray(F, xf, xb + 3 * IL));
-            h0 = nib(v, 12).fma(FloatVector.fromArray(F, xf, xb + 4 * IL), h0);
-            h1 = nib(v, 8).fma(FloatVector.fromArray(F, xf, xb + 5 * IL), h1);
-            h2 = nib(v, 4).fma(FloatVector.fromArray(F, xf, xb + 6 * IL), h2);
-            h3 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0))
-                    .fma(FloatVector.fromArray(F, xf, xb + 7 * IL), h3);
-            FloatVector h = h0.add(h1).add(h2.add(h3));
-            FloatVector scale;
-            if (w.groupSize == 32) {
-                int g = 2 * b;
-                scale = FloatVector.broadcast(F, sc[so + g]);
-                if (g + 1 < groups) scale = scale.blend(sc[so + g + 1], SECOND_HALF_F);
-            } else {
-                scale = FloatVector.broadcast(F, sc[so + b / loads]);
+        for (int b = 0; b < w.blocks; b++) {
+            FloatVector even = FloatVector.zero(F), odd = even;
+            for (int t = 0; t < loads; t++) {
+                IntVector v = ByteVector.fromArray(B, d, o + (b * loads + t) * LOAD).reinterpretAsInts().lanewise(VectorOperators.XOR, 0x88888888);
+                int xb = xo + (b * loads + t) * 8 * IL;
+                FloatVector e0 = nib(v, 28).mul(FloatVector.fromArray(F, xf, xb));
+                FloatVector e1 = nib(v, 20).mul(FloatVector.fromArray(F, xf, xb + 2 * IL));
+                FloatVector o0 = nib(v, 12).mul(FloatVector.fromArray(F, xf, xb + 4 * IL));
+                FloatVector o1 = nib(v, 4).mul(FloatVector.fromArray(F, xf, xb + 6 * IL));
+                e0 = nib(v, 24).fma(FloatVector.fromArray(F, xf, xb + IL), e0);
+                e1 = nib(v, 16).fma(FloatVector.fromArray(F, xf, xb + 3 * IL), e1);
+                o0 = nib(v, 8).fma(FloatVector.fromArray(F, xf, xb + 5 * IL), o0);
+                o1 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xf, xb + 7 * IL), o1);
+                even = even.add(e0.add(e1));
+                odd = odd.add(o0.add(o1));
             }
-            acc = h.fma(scale, acc);
+            int sb = so + b * LANES;
+            acc = even.fma(FloatVector.fromArray(F, sc, sb), acc);
+            acc = odd.fma(FloatVector.fromArray(F, sc, sb + FL), acc);
         }
         return sumLanes(acc);
     }
@@ -217,27 +228,49 @@ final class VectorInt4Kernels implements Int4Kernels {
     public void gemmA8(int m, float[] x, int xOff, Int4Matrix w, float[] bias, boolean relu, float[] y, int yOff) {
         Int4Kernels.check(m, x, xOff, w, bias, y, yOff);
         if (m == 0) return;
-        int n = w.rows, k = w.cols, span = w.stride * 2, groups = w.groups;
+        int n = w.rows, k = w.cols, gs = w.groupSize, groups = w.groups, span = w.stride * 2;
+        int lanes = w.blocks * LANES;
         Workspace ws = WORKSPACE.get();
         if (ws.xp.length < m * span) ws.xp = new short[m * span];
-        if (ws.sx.length < m * groups) ws.sx = new float[m * groups];
-        if (ws.q.length < span) ws.q = new byte[span];
+        if (ws.corr.length < m * lanes) ws.corr = new int[m * lanes];
+        if (ws.sxl.length < m * lanes) ws.sxl = new float[m * lanes];
+        if (ws.sx.length < groups) ws.sx = new float[groups];
+        if (ws.q.length < w.paddedCols) ws.q = new byte[w.paddedCols];
         short[] xp = ws.xp;
-        float[] sx = ws.sx;
+        int[] corr = ws.corr;
+        float[] sx = ws.sx, sxl = ws.sxl;
         byte[] q = ws.q;
         for (int i = 0; i < m; i++) {
-            ScalarInt4Kernels.quantizeGroups(QUANT, x, xOff + i * k, k, w.groupSize, q, 0, sx, i * groups);
-            java.util.Arrays.fill(q, w.paddedCols, span, (byte) 0);
-            for (int b = 0; b < span; b += Int4Matrix.BLOCK) {
-                for (int r = 0; r < 4; r++) {
-                    for (int j = 0; j < SL; j++) xp[i * span + b + SL * r + j] = q[b + 4 * j + r];
+            ScalarInt4Kernels.quantizeGroups(QUANT, x, xOff + i * k, k, gs, q, 0, sx, 0);
+            java.util.Arrays.fill(corr, i * lanes, (i + 1) * lanes, 0);
+            java.util.Arrays.fill(sxl, i * lanes, (i + 1) * lanes, 0f);
+            for (int g = 0; g < groups; g++) {
+                int sum = 0;
+                for (int p = g * gs; p < (g + 1) * gs; p++) sum += q[p];
+                int lane = i * lanes + laneOf(g);
+                corr[lane] = 8 * sum;
+                sxl[lane] = sx[g];
+            }
+            // xp[i][(load * 4 + r) * 16 + j] = q[group 16b + j][4t + r]: the nibble order of a load
+            for (int b = 0; b < w.blocks; b++) {
+                for (int t = 0; t < w.loads; t++) {
+                    for (int r = 0; r < 4; r++) {
+                        for (int j = 0; j < SL; j++) {
+                            int g = LANES * b + j;
+                            xp[i * span + ((b * w.loads + t) * 4 + r) * SL + j] = g < groups ? q[g * gs + 4 * t + r] : 0;
+                        }
+                    }
                 }
             }
         }
         Parallel.RangeTask rows = (from, to) -> {
+            Workspace own = WORKSPACE.get();
+            if (own.d.length < lanes) own.d = new int[lanes];
+            int[] d = own.d;
             for (int j = from; j < to; j++) {
                 for (int i = 0; i < m; i++) {
-                    y[yOff + i * n + j] = Int4Kernels.finish(rowA8(w, j, xp, i * span, sx, i * groups), bias, j, relu);
+                    dotsA8(w, j, xp, i * span, d);
+                    y[yOff + i * n + j] = Int4Kernels.finish(scaleA8(w, j, d, corr, sxl, i * lanes), bias, j, relu);
                 }
             }
         };
@@ -245,48 +278,55 @@ final class VectorInt4Kernels implements Int4Kernels {
         else Parallel.forRange(n, 1, rows);
     }
 
+    /** The position of group g among the lanes of its block: the 8 even groups, then the 8 odd ones. */
+    static int laneOf(int g) {
+        int j = g % LANES;
+        return g - j + (j & 1) * (LANES / 2) + (j >> 1);
+    }
+
     /**
-     * One output of the W4A8 product. Per load of 64 weights: seven shifts unpack four short
-     * vectors, multiplied by the activations as shorts and summed in 16 bits; at the end of each
-     * group its lanes are widened and reduced to one exact int (with groups of 32, lanes 0-7 and
-     * 8-15 are the two groups), then scaled in float, group after group as the twin does.
+     * {@code d[laneOf(g)] = sum_{p in g} u[p] * x[p]} for every group of row j: four loads
+     * summed in 16-bit lanes, then widened by shifts (the even groups are the low shorts of the
+     * int lanes, the odd ones the high shorts) and added up per block.
      */
-    private static float rowA8(Int4Matrix w, int j, short[] xp, int xo, float[] sx, int sxo) {
-        byte[] d = w.data;
-        int o = j * w.stride, groups = w.groups, so = j * groups;
-        int loads = Math.max(1, w.groupSize / Int4Matrix.BLOCK);
-        float[] sc = w.scales;
-        float acc = 0f;
-        ShortVector sum = ShortVector.zero(S);
-        for (int b = 0, blocks = w.stride / LOAD; b < blocks; b++) {
-            ShortVector s = ByteVector.fromArray(B, d, o + b * LOAD).reinterpretAsShorts();
-            int xb = xo + b * Int4Matrix.BLOCK;
-            ShortVector p01 = s.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12)
-                    .mul(ShortVector.fromArray(S, xp, xb))
-                    .add(s.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 12)
-                            .mul(ShortVector.fromArray(S, xp, xb + SL)));
-            ShortVector p23 = s.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 12)
-                    .mul(ShortVector.fromArray(S, xp, xb + 2 * SL))
-                    .add(s.lanewise(VectorOperators.ASHR, 12).mul(ShortVector.fromArray(S, xp, xb + 3 * SL)));
-            sum = sum.add(p01.add(p23));
-            if (w.groupSize == 32 || (b + 1) % loads == 0) {
-                // widen by shifts (the S2I conversion is slow on AVX2): int lane i = shorts 2i, 2i+1
-                IntVector v = sum.reinterpretAsInts();
-                IntVector pairs = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                        .add(v.lanewise(VectorOperators.ASHR, 16));
-                if (w.groupSize == 32) { // int lanes 0-3 are the first group, 4-7 the second
-                    int g = 2 * b;
-                    acc += pairs.reduceLanes(VectorOperators.ADD, FIRST_HALF) * (sc[so + g] * sx[sxo + g]);
-                    if (g + 1 < groups) {
-                        acc += pairs.reduceLanes(VectorOperators.ADD, SECOND_HALF) * (sc[so + g + 1] * sx[sxo + g + 1]);
-                    }
-                } else {
-                    int g = b / loads;
-                    acc += pairs.reduceLanes(VectorOperators.ADD) * (sc[so + g] * sx[sxo + g]);
+    private static void dotsA8(Int4Matrix w, int j, short[] xp, int xo, int[] d) {
+        byte[] wd = w.data;
+        int at = j * w.stride, x0 = xo, widens = w.loads / LOADS_PER_WIDEN;
+        // nested loops with constant steps: a division for "end of block" costs an idiv, and
+        // C2 keeps a counter it cannot fold in memory
+        for (int b = 0; b < w.blocks; b++) {
+            IntVector even = IntVector.zero(I), odd = even;
+            for (int q = 0; q < widens; q++) {
+                ShortVector sum = ShortVector.zero(S);
+                for (int u = 0; u < LOADS_PER_WIDEN; u++, at += LOAD, x0 += 4 * SL) {
+                    IntVector v = ByteVector.fromArray(B, wd, at).reinterpretAsInts();
+                    sum = sum.add(v.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
+                                    .mul(ShortVector.fromArray(S, xp, x0 + SL)))
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
+                                    .mul(ShortVector.fromArray(S, xp, x0 + 2 * SL))
+                                    .add(v.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
+                                            .mul(ShortVector.fromArray(S, xp, x0 + 3 * SL)))));
                 }
-                sum = ShortVector.zero(S);
+                IntVector s = sum.reinterpretAsInts();
+                even = even.add(s.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                odd = odd.add(s.lanewise(VectorOperators.ASHR, 16));
             }
+            even.intoArray(d, b * LANES);
+            odd.intoArray(d, b * LANES + IL);
         }
-        return acc;
+    }
+
+    /** The group sums of one row scaled and added in the lanes' order (see {@link ScalarInt4Kernels#gemmA8}). */
+    private static float scaleA8(Int4Matrix w, int j, int[] d, int[] corr, float[] sxl, int at) {
+        float[] sc = w.laneScales;
+        int so = j * w.blocks * LANES;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < w.blocks * LANES; b += IL) {
+            FloatVector dot = (FloatVector) IntVector.fromArray(I, d, b).sub(IntVector.fromArray(I, corr, at + b))
+                    .convert(VectorOperators.I2F, 0);
+            acc = dot.fma(FloatVector.fromArray(F, sc, so + b).mul(FloatVector.fromArray(F, sxl, at + b)), acc);
+        }
+        return sumLanes(acc);
     }
 }

@@ -1,6 +1,7 @@
 package dev.whittle.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
@@ -16,46 +17,69 @@ import jdk.incubator.vector.VectorSpecies;
  * <li><b>Few activation rows (GEMV)</b>: the weights are streamed once, a byte each, and the dot
  *     products run in 16-bit lanes. The Vector API has no integer dot product (no
  *     {@code vpmaddwd}/{@code vpdpbusd}), and its widening conversions ({@code convertShape}
- *     B2S, S2I) turned out slow on AVX2, so everything is done with 16- and 32-bit shifts on
- *     reinterpreted vectors:
+ *     B2S, S2I) turned out slow on AVX2, so everything is done with masks and shifts on
+ *     reinterpreted vectors. {@link Int8Matrix} holds even weights + 128:
  *     <pre>
- *   32 weight bytes read as 16 shorts s:       s = w[2j+1] w[2j]          (little-endian)
- *   even weights  (s << 8) >> 8, odd  s >> 8   (sign-extended, two shifts and one)
- *   q = even * xEven + odd * xOdd              16-bit: |q| <= 2 * 127 * 128 = 32512
- *   v = q ^ 0x8000, read as 8 ints:            v = (q[2i+1] + 2^15) * 2^16 + (q[2i] + 2^15)
+ *   32 weight bytes read as 16 shorts s:       s = w[2j+1] * 256 + (w[2j] + 128)
+ *   even' = s AND 0x00FF  (32-bit AND)         w[2j] + 128, in [1, 255]
+ *   odd   = s >> 8        (16-bit shift)       w[2j+1]
+ *   v = even' * xEven + odd * xOdd + c         16-bit, wrapping; c = 2^15 - 128 * xEven (per call)
+ *     = q + 2^15 mod 2^16, q the pair sum      |q| <= 2 * 127 * 128 = 32512: v is q + 2^15 exactly
+ *   v read as 8 ints:                          v = (q[2i+1] + 2^15) * 2^16 + (q[2i] + 2^15)
  *   all += v;  hi += v >>> 16                  (the int adds wrap; the final sum is exact mod 2^32)
  *   sum q = hi + (all - hi * 2^16) - 2^15 * (16 lanes * steps)
  *     </pre>
- *     The activations are split into even and odd shorts once per call. Weights must be in
- *     [-127, 127] ({@link Int8Matrix}) for the 16-bit pair sum.
+ *     One load, one AND, one shift, two multiplies (their activation operands read from memory)
+ *     and five adds per 32 weights. The activations are split into even and odd shorts, and the
+ *     corrections c computed, once per call. Weights must be in [-127, 127] for the pair sum.
  * <li><b>Many activation rows (GEMM)</b>: integer products in registers cost several
- *     instructions per float FMA, so the product is handed to the FP32 GEMM on float copies
- *     of the int8 values, made per call, K at most {@link #K_CHUNK} at a time. It is still exact
- *     integer arithmetic: every product is an integer of magnitude at most 2^14 and every partial
- *     sum of at most 1024 of them at most 2^24, which a float holds exactly, so no FMA ever
- *     rounds, whatever the order or blocking of the FP32 GEMM. Each chunk's float result is
- *     converted back to int32 and summed.
+ *     instructions per float FMA, so the products run on the FP32 GEMM's micro-kernel
+ *     ({@link GemmMicroKernel}) inside {@link Gemm}'s loops, the int8 operands converted to float
+ *     as they are packed. It is still exact integer arithmetic: every product is an integer of
+ *     magnitude at most 2^14 and every float sum covers at most {@link #K_CHUNK} of them (at most
+ *     2^24, which a float holds exactly), so no FMA ever rounds; longer rows add chunks as ints.
+ *     Each 6 x 16 tile is finished while in L1: converted to int, offset by the bias and zero
+ *     point, and requantized in double lanes (exact there, see {@link #requantizeDouble}).
  * </ul>
  *
- * <p>Measured (AMD EPYC Zen 3, AVX2, one thread, a shared machine: thread-CPU-time medians of
- * 30 calls, IntKernelBenchmark's {@code dot*} variants over the same 4096 x 4096 weights):
+ * <p>Measured earlier (AMD EPYC Zen 3, AVX2, one thread, a shared machine: thread-CPU-time
+ * medians of 30 calls, IntKernelBenchmark's {@code dot*} variants over the same 4096 x 4096
+ * weights):
  * <pre>
  *   bytes widened to shorts, multiplied, widened to ints, 8 at a time (Lucene's 256-bit form)  2088 us
  *   16 bytes widened (B2S), each product vector widened (S2I)                                  2292 us
  *   as above, two products summed as shorts before widening (S2I)                              1718 us
  *   bytes split by shifts instead of B2S, pair sum widened with S2I                            2414 us
- *   bytes split by shifts, pair sum widened lazily by shifts (this kernel)                     1277 us
+ *   bytes split by shifts, pair sum widened lazily by shifts                                   1277 us
  *   dequantise in registers: 8 bytes to floats (B2F), FMA with float activations (exact)      1798 us
  *   plain short[] loop over pre-widened weights (C2 auto-vectorisation, 2x the bytes)        10241 us
  *   plain byte[] loop                                                                        11878 us
  *   (OpenBLAS FP32 SGEMV, numpy 2.4.6 / OpenBLAS 0.3.31, same minutes: 3209 and 3314 us)
  * </pre>
- * A later run of this class's GEMV (one row at a time, which beat two and four rows sharing the
- * activation loads): 1183 and 1549 us, OpenBLAS 3011, 2810 and 3077 us around it: 2 to 2.5x.
- * In L2-sized tests the lazily widened kernel ran at 25 G weights/s; at 16 MB it runs near the
- * speed of merely streaming the bytes, so memory, not arithmetic, bounds it there. On the GEMM
- * path the int8 epilogue requantizes 8 channels at a time in 64-bit lanes (1.7 ms per million
- * outputs against 4.1 ms for the scalar formula).
+ * Measured for this version (same machine, its other core mostly busy with other builds, so
+ * figures drift by 30% from minute to minute; thread-CPU-time medians, 16 M weights):
+ * <ul>
+ * <li>The claim that the shift kernel ran at streaming speed did not hold: a plain loop adding
+ *     the 16 MB as 256-bit vectors took 370-700 us (23-45 GB/s, the L3 holds most of it), the
+ *     shift kernel 1100-1500 us, and 750-1050 us on 256 KB of weights that stay in L2: it is
+ *     bound by instructions, not memory. Its disassembly showed why: C2 keeps 16-bit shift
+ *     counts in a register and reloads it ({@code vmovd}) before most 16-bit shifts.
+ * <li>Even weights by 32-bit AND and 16-bit subtraction instead of two 16-bit shifts: 580-870
+ *     against 770-1160 us on the L2-sized weights, interleaved JVMs. Folding the subtraction and
+ *     the XOR bias into the per-call corrections removed two more instructions per step: in
+ *     {@code whittle bench kernels} the GEMV went from 1.9-2.1x to 2.6-3.1x OpenBLAS SGEMV.
+ * <li>Tried and dropped: two rows per pass sharing the activation loads (slower again: 2138
+ *     against 1526 us at 16 MB); all adds in 16 bits with a second sum of {@code q >> 8} to
+ *     recover the carries (3 instead of 4 widening instructions, but 1100-1270 against 630-850
+ *     us: one more 16-bit shift); even and odd both by AND/shift/subtract (no gain).
+ * <li>GEMM 1024 x 1024 x 256: float copies plus {@code gemmNT} plus a separate epilogue took
+ *     1.4x the FP32 GEMM (11.3 against 8.0 ms, CPU time); packing int8 directly and finishing
+ *     each tile in L1, 1.25-1.35x; with the per-channel offset and ints clamped before the double
+ *     requantization (Java's double min/max compile to compares and blends on AVX2), 1.0-1.25x.
+ *     The C block's rows are padded by 16 floats: 1024 floats apart they fell in the same L1
+ *     sets (the first fused version ran at 1.5x the FP32 time). The epilogue is a fifth of the
+ *     remaining time (JFR samples: 27 in it against 88 in the micro-kernel).
+ * </ul>
  */
 final class VectorInt8Kernels implements Int8Kernels {
 
@@ -65,12 +89,29 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Long> L = LongVector.SPECIES_256;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    /**
+     * Channels whose requantization shift is at most this take the double-precision epilogue:
+     * there {@code acc * multiplier} has at most 53 bits wherever the result is not clamped.
+     */
+    private static final int DOUBLE_SHIFT = 43;
+    private static final DoubleVector HALF_UP = DoubleVector.broadcast(D, 256.5);
+    private static final int MR = GemmMicroKernel.MR;
+    private static final int NR = GemmMicroKernel.NR;
+    /** A step index the micro-kernel never reaches (see {@link GemmMicroKernel#tile}). */
+    private static final int NEVER = -1;
+    /** Floats past each row of the C block, so its rows do not fall 4 KB apart (the same L1 sets). */
+    private static final int LDC_PAD = 16;
     /** Shorts per vector. */
     private static final int SL = S.length();
     /** Weights per inner-loop step: one 256-bit load, 16 even and 16 odd. */
     private static final int STEP = 2 * SL;
     /** Flips a 16-bit pair sum into unsigned range, so its int halves can be summed apart. */
     private static final short BIAS = (short) 0x8000;
+    /** The low byte of each 16-bit lane: the even weight, stored + 128 ({@link Int8Matrix}). */
+    private static final int LOW_BYTES = 0x00FF00FF;
+    /** Activation shorts per step: 16 even, 16 odd, 16 corrections. */
+    private static final int X_STEP = 3 * SL;
 
     /**
      * From this many activation rows on, the float-GEMM path is faster. Measured on lenet-300-100's
@@ -82,13 +123,13 @@ final class VectorInt8Kernels implements Int8Kernels {
     static final int K_CHUNK = 1024;
     /** Below this many multiply-adds a product is not worth handing to a second thread. */
     private static final long PARALLEL_WORK = 1L << 17;
-    /** Floats of weights (and of C) one float-GEMM block may hold. */
+    /** Floats of packed weights one block of channels may hold (4 MB). */
     private static final int FLOAT_BLOCK = 1 << 20;
 
     private static final class Workspace {
         short[] xs = new short[0];
-        float[] xf = new float[0];
-        float[] wf = new float[0];
+        float[] ap = new float[0];
+        float[] bp = new float[0];
         float[] cf = new float[0];
         int[] acc = new int[0];
     }
@@ -111,6 +152,12 @@ final class VectorInt8Kernels implements Int8Kernels {
         final int[] y32;
         final float[] yf;
         final int yOff;
+        /** The multipliers as doubles, {@code multiplier / 2^shift}, when every shift allows it (else null). */
+        double[] real;
+        /** Per channel, the accumulators (bias added) beyond which the output is clamped: clamping them first changes nothing. */
+        int[] accLo, accHi;
+        /** Per channel, {@code bias[j] - zx * rowSums[j]} (int32, wrapping as the twin's sums do): what a dot product gets added. */
+        int[] offset;
 
         Epilogue(Out out, Int8Matrix w, int zx, Int8Requantization rq, int[] bias, float[] scales, boolean relu,
                  byte[] y8, int[] y32, float[] yf, int yOff) {
@@ -165,7 +212,7 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static void run(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         if (m == 0) return;
         if (m < GEMM_ROWS) gemv(m, x, xOff, w, e);
-        else gemmViaFloat(m, x, xOff, w, e);
+        else gemmPacked(m, x, xOff, w, e);
     }
 
     // ---- few rows: 16-bit dot products -----------------------------------------------------------
@@ -173,24 +220,29 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static void gemv(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         int n = w.rows, k = w.cols, stride = w.stride;
         int depth = Quantization.roundUp(k, STEP); // <= stride; the padding is zeros on both sides
+        int span = stride / STEP * X_STEP;
         Workspace ws = WORKSPACE.get();
-        if (ws.xs.length < m * stride) ws.xs = new short[m * stride];
+        if (ws.xs.length < m * span) ws.xs = new short[m * span];
         short[] xs = ws.xs;
-        // widened and split once per call: block of 32 -> [16 even | 16 odd], zeros past k
+        // widened and split once per call: block of 32 -> [16 even | 16 odd | 16 corrections],
+        // zeros past k; the correction 2^15 - 128 * even both removes the even weights' offset
+        // of 128 and flips the pair sum into unsigned range (16-bit arithmetic, wrapping)
         for (int i = 0; i < m; i++) {
-            int xi = xOff + i * k, at = i * stride;
-            for (int p = 0; p < stride; p += STEP) {
+            int xi = xOff + i * k, at = i * span;
+            for (int p = 0, b = at; p < stride; p += STEP, b += X_STEP) {
                 for (int t = 0; t < SL; t++) {
                     int even = p + 2 * t;
-                    xs[at + p + t] = even < k ? x[xi + even] : 0;
-                    xs[at + p + SL + t] = even + 1 < k ? x[xi + even + 1] : 0;
+                    int xe = even < k ? x[xi + even] : 0;
+                    xs[b + t] = (short) xe;
+                    xs[b + SL + t] = even + 1 < k ? x[xi + even + 1] : 0;
+                    xs[b + 2 * SL + t] = (short) (BIAS - Int8Matrix.EVEN_BIAS * xe);
                 }
             }
         }
         byte[] wd = w.data;
         Parallel.RangeTask rows = (from, to) -> {
             for (int j = from; j < to; j++) {
-                for (int i = 0; i < m; i++) e.put(i, j, dot(wd, j * stride, xs, i * stride, depth));
+                for (int i = 0; i < m; i++) e.put(i, j, dot(wd, j * stride, xs, i * span, depth));
             }
         };
         if ((long) m * n * k < PARALLEL_WORK) rows.run(0, n);
@@ -205,12 +257,14 @@ final class VectorInt8Kernels implements Int8Kernels {
      */
     private static int dot(byte[] w, int o, short[] xs, int xo, int depth) {
         IntVector all = IntVector.zero(I), hi = all;
-        for (int p = 0; p < depth; p += STEP) {
+        for (int p = 0, xb = xo; p < depth; p += STEP, xb += X_STEP) {
             ShortVector s = ByteVector.fromArray(B, w, o + p).reinterpretAsShorts();
-            IntVector v = s.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8)
-                    .mul(ShortVector.fromArray(S, xs, xo + p))
-                    .add(s.lanewise(VectorOperators.ASHR, 8).mul(ShortVector.fromArray(S, xs, xo + p + SL)))
-                    .lanewise(VectorOperators.XOR, BIAS).reinterpretAsInts();
+            // even weight + 128: the low byte, masked by a 32-bit AND (C2 keeps 16-bit shift
+            // counts in a register it reloads every step; an AND takes none); its offset and the
+            // bias come back in one add of the precomputed corrections
+            IntVector v = s.reinterpretAsInts().and(LOW_BYTES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xs, xb))
+                    .add(s.lanewise(VectorOperators.ASHR, 8).mul(ShortVector.fromArray(S, xs, xb + SL)))
+                    .add(ShortVector.fromArray(S, xs, xb + 2 * SL)).reinterpretAsInts();
             all = all.add(v);
             hi = hi.add(v.lanewise(VectorOperators.LSHR, 16));
         }
@@ -226,75 +280,177 @@ final class VectorInt8Kernels implements Int8Kernels {
         return hi + (all - (hi << 16)) - (SL << 15) * steps;
     }
 
-    // ---- many rows: exact products on the FP32 GEMM ----------------------------------------------
+    // ---- many rows: exact products on the FP32 GEMM micro-kernel ---------------------------------
 
-    private static void gemmViaFloat(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
+    /**
+     * The loops of {@link Gemm} (Goto and van de Geijn 2008) around its register tile, with the
+     * int8 operands converted to float while they are packed and the epilogue run on each tile
+     * as it leaves the micro-kernel, while it is in L1:
+     *
+     * <pre>
+     *   for jc over N by nc           B block (K x nc floats, all of K) packed once, at the first ic
+     *     for ic over M by MC
+     *       for pc over K by KC       pack A (MC x kc) from the int8 rows
+     *         for jr, ir              {@link GemmMicroKernel#tile}: 6 x 16 sums into the C block
+     *                                 last K block of a 1024-chunk: the tile to int (+ the earlier
+     *                                 chunks' int sums); last chunk: requantize / scale, store
+     * </pre>
+     *
+     * Rows of x are shared out between the threads in whole tiles; each packs its own B block.
+     */
+    private static void gemmPacked(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         int n = w.rows, k = w.cols;
-        int kc0 = Math.min(k, K_CHUNK);
-        // block rows and output channels so the float copies and C stay a few MB whatever the layer
-        int mb = Math.min(m, Math.max(16, FLOAT_BLOCK / kc0));
-        int nb = Math.min(n, Math.max(16, Math.min(FLOAT_BLOCK / kc0, FLOAT_BLOCK / mb) / 16 * 16));
-        boolean chunked = k > K_CHUNK;
-        Workspace ws = WORKSPACE.get();
-        if (ws.xf.length < mb * kc0) ws.xf = new float[mb * kc0];
-        if (ws.wf.length < nb * kc0) ws.wf = new float[nb * kc0];
-        if (ws.cf.length < mb * nb) ws.cf = new float[mb * nb];
-        if (chunked && ws.acc.length < mb * n) ws.acc = new int[mb * n];
-        float[] xf = ws.xf, wf = ws.wf, cf = ws.cf;
+        if (e.out == Out.INT8) prepareDouble(e);
+        int[] bias = e.out == Out.INT8 ? e.rq.bias : e.bias;
+        e.offset = new int[n];
+        for (int j = 0; j < n; j++) e.offset[j] = (bias == null ? 0 : bias[j]) - e.zx * e.rowSums[j];
+        int kc = Gemm.ceilDiv(k, Gemm.ceilDiv(k, Gemm.KC));
+        int nc = Math.min(Gemm.roundUp(n, NR), Math.max(NR, FLOAT_BLOCK / Gemm.roundUp(k, kc) / NR * NR));
+        Parallel.RangeTask rows = (from, to) -> {
+            Workspace ws = WORKSPACE.get();
+            int kp = Gemm.roundUp(k, kc), mc = Gemm.roundUp(Math.min(Gemm.MC, to - from), MR);
+            if (ws.ap.length < mc * kc) ws.ap = new float[mc * kc];
+            if (ws.bp.length < kp * nc) ws.bp = new float[kp * nc];
+            int ldc = nc + LDC_PAD;
+            if (ws.cf.length < mc * ldc) ws.cf = new float[mc * ldc];
+            if (k > K_CHUNK && ws.acc.length < mc * ldc) ws.acc = new int[mc * ldc];
+            for (int jc = 0; jc < n; jc += nc) {
+                int jn = Math.min(nc, n - jc);
+                for (int ic = from; ic < to; ic += mc) {
+                    block(x, xOff, w, e, ws, ic, Math.min(mc, to - ic), jc, jn, nc, kc, ic == from);
+                }
+            }
+        };
+        if ((long) m * n * k < Gemm.PARALLEL_WORK) rows.run(0, m);
+        else Parallel.forRange(m, MR, rows);
+    }
+
+    /**
+     * Prepares {@link #requantizeDouble}: {@code multiplier / 2^shift} per channel and the
+     * accumulator range outside which the output is clamped, if every shift lies in
+     * [31, {@link #DOUBLE_SHIFT}] (M below 1, so the output steps by at most one per unit of
+     * accumulator); else leaves {@link Epilogue#real} null.
+     */
+    private static void prepareDouble(Epilogue e) {
+        Int8Requantization rq = e.rq;
+        int n = rq.channels();
+        double[] real = new double[n];
+        int[] accLo = new int[n], accHi = new int[n];
+        long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
+        for (int j = 0; j < n; j++) {
+            int s = rq.shift[j];
+            long m = rq.multiplier[j];
+            if (s < 31 || s > DOUBLE_SHIFT || m == 0) return;
+            real[j] = Math.scalb((double) m, -s);
+            // output(a) = floor((a * m + 2^(s-1)) / 2^s): the largest a giving lo, the smallest giving hi
+            long below = Math.floorDiv(((lo + 1) << s) - (1L << (s - 1)) - 1, m);
+            long above = -Math.floorDiv(-((hi << s) - (1L << (s - 1))), m);
+            accLo[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, below));
+            accHi[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, above));
+        }
+        e.real = real;
+        e.accLo = accLo;
+        e.accHi = accHi;
+    }
+
+    /** Rows {@code [i0, i0 + im)} x channels {@code [j0, j0 + jn)}, all of K. */
+    private static void block(byte[] x, int xOff, Int8Matrix w, Epilogue e, Workspace ws, int i0, int im,
+                              int j0, int jn, int nc, int kcMax, boolean packB) {
+        int k = w.cols, ldc = nc + LDC_PAD;
+        float[] ap = ws.ap, bp = ws.bp, cf = ws.cf;
         int[] acc = ws.acc;
-        FloatKernels fp32 = Kernels.fp32();
-        for (int i0 = 0; i0 < m; i0 += mb) {
-            int im = Math.min(mb, m - i0);
-            for (int p0 = 0; p0 < k; p0 += K_CHUNK) {
-                int kc = Math.min(K_CHUNK, k - p0);
-                boolean first = p0 == 0, last = p0 + kc == k;
-                toFloat(x, xOff + i0 * k + p0, k, im, kc, xf);
-                for (int j0 = 0; j0 < n; j0 += nb) {
-                    int jn = Math.min(nb, n - j0);
-                    toFloat(w.data, j0 * w.stride + p0, w.stride, jn, kc, wf);
-                    fp32.gemmNT(im, jn, kc, xf, 0, wf, 0, cf, 0, false);
-                    collect(e, i0, im, j0, jn, n, cf, acc, first, last);
+        // a float sum runs over at most K_CHUNK terms (exact): a chunk of whole K blocks
+        int chunk = K_CHUNK / kcMax;
+        for (int pc = 0, b = 0; pc < k; pc += kcMax, b++) {
+            int kc = Math.min(kcMax, k - pc);
+            boolean last = pc + kc == k, fresh = b % chunk == 0, flush = last || (b + 1) % chunk == 0, first = b < chunk;
+            packA(x, xOff + i0 * k + pc, k, im, kc, ap);
+            for (int jr = 0; jr < jn; jr += NR) {
+                int bo = pc * nc + jr * kc;
+                if (packB) packB(w, j0 + jr, Math.min(NR, jn - jr), pc, kc, bp, bo);
+                for (int ir = 0; ir < im; ir += MR) {
+                    int co = ir * ldc + jr;
+                    GemmMicroKernel.tile(kc, ap, ir * kc, bp, bo, cf, co, ldc, !fresh, NEVER);
+                    if (!flush) continue;
+                    int mr = Math.min(MR, im - ir), nr = Math.min(NR, jn - jr);
+                    if (last) finishTile(e, cf, co, ldc, first ? null : acc, i0 + ir, j0 + jr, mr, nr);
+                    else addTile(cf, co, ldc, acc, first, mr, nr);
                 }
             }
         }
     }
 
-    /**
-     * Adds one chunk's exact float sums ({@code cf[im x jn]}) to the int32 sums of rows
-     * {@code i0..}, channels {@code j0..}; after the last chunk, runs the epilogue instead.
-     */
-    private static void collect(Epilogue e, int i0, int im, int j0, int jn, int n, float[] cf, int[] acc,
-                                boolean first, boolean last) {
-        boolean vectorOut = last && e.out == Out.INT8;
-        Parallel.RangeTask rows = (from, to) -> {
-            for (int i = from; i < to; i++) {
-                int c = i * jn, a = i * n + j0, jj = 0;
-                if (vectorOut) {
-                    for (int bound = F.loopBound(jn); jj < bound; jj += F.length()) {
-                        requantize8(cf, c + jj, first ? null : acc, a + jj, e, j0 + jj, e.yOff + (i0 + i) * n + j0 + jj);
-                    }
-                }
-                for (; jj < jn; jj++) {
-                    int dot = (int) cf[c + jj] + (first ? 0 : acc[a + jj]);
-                    if (last) e.put(i0 + i, j0 + jj, dot);
-                    else acc[a + jj] = dot;
-                }
+    /** {@code acc (+)= (int) cf} over one tile, for the next chunk of K. */
+    private static void addTile(float[] cf, int co, int ldc, int[] acc, boolean first, int mr, int nr) {
+        for (int r = 0; r < mr; r++) {
+            for (int c = 0; c < nr; c++) {
+                int at = co + r * ldc + c;
+                acc[at] = (int) cf[at] + (first ? 0 : acc[at]);
             }
-        };
-        if ((long) im * jn < PARALLEL_WORK / 8) rows.run(0, im);
-        else Parallel.forRange(im, 1, rows);
+        }
+    }
+
+    /** Runs the epilogue on one tile of exact sums (plus the earlier chunks' {@code acc}, when not null). */
+    private static void finishTile(Epilogue e, float[] cf, int co, int ldc, int[] acc, int i, int j, int mr, int nr) {
+        for (int r = 0; r < mr; r++) {
+            int c = 0, o = co + r * ldc;
+            for (; c + F.length() <= nr; c += F.length()) finish8(e, cf, o + c, acc, j + c, e.yOff + (i + r) * e.n + j + c);
+            for (; c < nr; c++) e.put(i + r, j + c, (int) cf[o + c] + (acc == null ? 0 : acc[o + c]));
+        }
     }
 
     /**
-     * {@link Epilogue#put} for INT8 output, 8 channels at a time: the same int32 and 64-bit
-     * operations as {@link Int8Requantization#requantize}, lane by lane, so the same bits.
+     * {@link Epilogue#put} for 8 channels: the same int32 operations, lane by lane, so the same
+     * bits. Each branch loads its own vectors: one passed to a method C2 did not inline would be
+     * boxed.
      */
-    private static void requantize8(float[] cf, int c, int[] acc, int a, Epilogue e, int j, int at) {
-        // vectors are loaded here rather than passed in: one that crossed a call C2 did not inline would be boxed
-        IntVector dot = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
-        if (acc != null) dot = dot.add(IntVector.fromArray(I, acc, a));
+    private static void finish8(Epilogue e, float[] cf, int c, int[] acc, int j, int at) {
+        switch (e.out) {
+            case INT8 -> {
+                if (e.real != null) requantizeDouble(cf, c, acc, e, j, at);
+                else requantizeLong(cf, c, acc, e, j, at);
+            }
+            case INT32 -> sum8(cf, c, acc, e, j).intoArray(e.y32, at);
+            case FLOAT -> {
+                IntVector v = sum8(cf, c, acc, e, j);
+                FloatVector f = ((FloatVector) v.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, e.scales, j));
+                (e.relu ? f.max(0f) : f).intoArray(e.yf, at);
+            }
+        }
+    }
+
+    /** {@code sum_p (x - zx) * W + bias} of 8 channels: the tile's exact float sums as ints, plus {@link Epilogue#offset}. */
+    private static IntVector sum8(float[] cf, int c, int[] acc, Epilogue e, int j) {
+        IntVector v = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
+        if (acc != null) v = v.add(IntVector.fromArray(I, acc, c));
+        return v.add(IntVector.fromArray(I, e.offset, j));
+    }
+
+    /**
+     * {@link Int8Requantization#requantize} of 8 channels whose shifts are at most
+     * {@link #DOUBLE_SHIFT} (and at least 31), in double lanes. The accumulator is first clamped
+     * to the range outside which the output is clamped anyway ({@link #prepareDouble}); inside
+     * it {@code |acc * M| < 257}, so {@code acc * multiplier < 2^(shift + 9) <= 2^52} and
+     * {@code acc * M + 256.5} (a positive multiple of {@code 2^-shift} below 1024) is a double:
+     * the FMA is exact and truncation is floor. About half the instructions of the 64-bit
+     * integer form (AVX2 has no 64-bit arithmetic shift or min/max).
+     */
+    private static void requantizeDouble(float[] cf, int c, int[] acc, Epilogue e, int j, int at) {
         Int8Requantization rq = e.rq;
-        IntVector v = dot.sub(IntVector.fromArray(I, e.rowSums, j).mul(e.zx)).add(IntVector.fromArray(I, rq.bias, j));
+        // clamped as ints (Java's double min/max cost compares and blends on AVX2); + 1/2 rounds,
+        // + 256 makes every value positive, where truncation is floor
+        IntVector v = sum8(cf, c, acc, e, j).max(IntVector.fromArray(I, e.accLo, j)).min(IntVector.fromArray(I, e.accHi, j));
+        DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.I2D, 0)).fma(DoubleVector.fromArray(D, e.real, j), HALF_UP);
+        DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.I2D, 1)).fma(DoubleVector.fromArray(D, e.real, j + 4), HALF_UP);
+        IntVector r = ((IntVector) d0.convertShape(VectorOperators.D2I, I, 0))
+                .or((IntVector) d1.convertShape(VectorOperators.D2I, I, -1)).add(rq.outputZeroPoint - 256);
+        r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
+    }
+
+    /** {@link Int8Requantization#requantize} of 8 channels with the same 64-bit integer operations. */
+    private static void requantizeLong(float[] cf, int c, int[] acc, Epilogue e, int j, int at) {
+        Int8Requantization rq = e.rq;
+        IntVector v = sum8(cf, c, acc, e, j);
         IntVector mult = IntVector.fromArray(I, rq.multiplier, j);
         long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
         // int x int products in 64-bit lanes: C2 can use vpmuldq, AVX2 has no 64-bit multiply
@@ -309,16 +465,44 @@ final class VectorInt8Kernels implements Int8Kernels {
         r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(e.y8, at);
     }
 
-    /** {@code dst[r][c] = src[so + r*srcStride + c]} for a {@code rows x len} block. */
-    private static void toFloat(byte[] src, int so, int srcStride, int rows, int len, float[] dst) {
-        int bound = F.loopBound(len);
-        for (int r = 0; r < rows; r++) {
-            int s = so + r * srcStride, d = r * len, c = 0;
-            for (; c < bound; c += F.length()) {
-                ByteVector.fromArray(B64, src, s + c).convertShape(VectorOperators.B2F, F, 0).reinterpretAsFloats()
-                        .intoArray(dst, d + c);
+    /**
+     * Packs rows {@code [0, rows)} x columns {@code [0, kc)} of the int8 activations (origin
+     * {@code src}, rows {@code k} apart) as floats into {@link Gemm#packA}'s order: p-major
+     * micro-panels of MR rows, the last padded with zeros.
+     */
+    private static void packA(byte[] x, int src, int k, int rows, int kc, float[] dst) {
+        for (int q = 0; q < rows; q += MR) {
+            int d = q * kc, valid = Math.min(MR, rows - q);
+            for (int r = 0; r < MR; r++) {
+                int o = d + r, s = src + (q + r) * k;
+                if (r < valid) for (int p = 0; p < kc; p++) dst[o + p * MR] = x[s + p];
+                else for (int p = 0; p < kc; p++) dst[o + p * MR] = 0f;
             }
-            for (; c < len; c++) dst[d + c] = src[s + c];
         }
     }
+
+    /**
+     * Packs weight rows {@code [j, j + nr)}, columns {@code [p0, p0 + kc)}, as floats into one
+     * micro-panel of {@link Gemm#packB}'s order ({@code dst[d + p*NR + c]}), zero past nr.
+     */
+    private static void packB(Int8Matrix w, int j, int nr, int p0, int kc, float[] dst, int d) {
+        byte[] wd = w.data;
+        for (int c = 0; c < NR; c++) {
+            int o = d + c;
+            if (c >= nr) {
+                for (int p = 0; p < kc; p++) dst[o + p * NR] = 0f;
+                continue;
+            }
+            // p0 is a multiple of the K block, which is even unless it is all of K: pairs from an even column
+            int s = (j + c) * w.stride + p0, p = 0;
+            if ((p0 & 1) == 0) {
+                for (; p + 1 < kc; p += 2) {
+                    dst[o + p * NR] = (byte) (wd[s + p] ^ Int8Matrix.EVEN_BIAS);
+                    dst[o + (p + 1) * NR] = wd[s + p + 1];
+                }
+            }
+            for (; p < kc; p++) dst[o + p * NR] = Int8Matrix.weight(wd[s + p], p0 + p);
+        }
+    }
+
 }

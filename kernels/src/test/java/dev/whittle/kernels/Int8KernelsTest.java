@@ -155,6 +155,29 @@ class Int8KernelsTest {
     }
 
     @Test
+    void gemmPathRequantizesTiesAndEveryShiftExactly() {
+        // exact multipliers make real ties; shifts on both sides of the double-precision epilogue's limit
+        SplittableRandom r = new SplittableRandom(16);
+        for (double mult : new double[] {0.5, 1.0 / 64, 0x1p-12, 0x1p-13, 0x1p-14, 0.37 * 0x1p-13, 3e-7, 1e-12, 37.0}) {
+            int m = 50, n = 19, k = 7;
+            byte[] x = bytes(r, m * k, -128, 127);
+            Int8Matrix w = Int8Matrix.pack(bytes(r, n * k, -127, 127), 0, n, k);
+            QuantMultiplier[] ms = new QuantMultiplier[n];
+            java.util.Arrays.fill(ms, QuantMultiplier.of(mult));
+            int[] bias = new int[n];
+            for (int j = 0; j < n; j++) bias[j] = r.nextInt(-300, 300);
+            for (boolean relu : new boolean[] {false, true}) {
+                Int8Requantization rq = Int8Requantization.of(ms, bias, r.nextInt(-128, 128), relu);
+                byte[] ys = new byte[m * n], yv = new byte[m * n];
+                int zx = r.nextInt(-128, 128);
+                scalar.gemm(m, x, 0, zx, w, rq, ys, 0);
+                vector.gemm(m, x, 0, zx, w, rq, yv, 0);
+                assertArrayEquals(ys, yv, "multiplier " + mult);
+            }
+        }
+    }
+
+    @Test
     void reluClampsAtTheOutputZeroPoint() {
         QuantMultiplier[] ms = {QuantMultiplier.of(1.0 / 64)}; // exact, so the ties below are real ties
         Int8Requantization plain = Int8Requantization.of(ms, null, -20, false);
