@@ -132,6 +132,8 @@ final class VectorInt8Kernels implements Int8Kernels {
         float[] bp = new float[0];
         float[] cf = new float[0];
         int[] acc = new int[0];
+        /** The micro-kernel's contiguous tile (see {@link GemmMicroKernel#tile}). */
+        final float[] tile = new float[MR * NR];
     }
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
@@ -370,7 +372,11 @@ final class VectorInt8Kernels implements Int8Kernels {
                 if (packB) packB(w, j0 + jr, Math.min(NR, jn - jr), pc, kc, bp, bo);
                 for (int ir = 0; ir < im; ir += MR) {
                     int co = ir * ldc + jr;
-                    GemmMicroKernel.tile(kc, ap, ir * kc, bp, bo, cf, co, ldc, !fresh, NEVER);
+                    // the micro-kernel works on a contiguous tile: C's rows go in and come back out
+                    float[] t = ws.tile;
+                    if (!fresh) for (int r = 0; r < MR; r++) System.arraycopy(cf, co + r * ldc, t, r * NR, NR);
+                    GemmMicroKernel.tile(kc, ap, ir * kc, bp, bo, t, !fresh, NEVER);
+                    for (int r = 0; r < MR; r++) System.arraycopy(t, r * NR, cf, co + r * ldc, NR);
                     if (!flush) continue;
                     int mr = Math.min(MR, im - ir), nr = Math.min(NR, jn - jr);
                     if (last) finishTile(e, cf, co, ldc, first ? null : acc, i0 + ir, j0 + jr, mr, nr);
