@@ -41,8 +41,43 @@ public final class MaxPool2d implements Layer {
         return stride;
     }
 
+    /**
+     * Evaluation needs the maxima only, not where they were: {@code Math.max} per pixel (it lets a
+     * NaN through, as the training pass's ordering does), with LeNet's 2x2, stride 2 written out.
+     * No backward may follow.
+     */
+    private Tensor infer(Tensor x) {
+        int batch = x.dim(0);
+        output = Buffers.ensure(output, batch, channels, outH, outW);
+        argmax = new int[0];   // a backward after this is a programming error: it finds no argmax
+        float[] xd = x.data(), yd = output.data();
+        int planes = batch * channels;
+        Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
+            for (int p = from; p < to; p++) {
+                for (int oy = 0; oy < outH; oy++) {
+                    int corner = p * height * width + oy * stride * width, o = (p * outH + oy) * outW;
+                    if (kernel == 2 && stride == 2) {
+                        for (int ox = 0, r0 = corner, r1 = corner + width; ox < outW; ox++, r0 += 2, r1 += 2) {
+                            yd[o + ox] = Math.max(Math.max(xd[r0], xd[r0 + 1]), Math.max(xd[r1], xd[r1 + 1]));
+                        }
+                        continue;
+                    }
+                    for (int ox = 0; ox < outW; ox++) {
+                        float m = xd[corner + ox * stride];
+                        for (int ky = 0; ky < kernel; ky++) {
+                            for (int kx = 0, i = corner + ky * width + ox * stride; kx < kernel; kx++) m = Math.max(m, xd[i + kx]);
+                        }
+                        yd[o + ox] = m;
+                    }
+                }
+            }
+        });
+        return output;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
+        if (!training) return infer(x);
         int batch = x.dim(0);
         output = Buffers.ensure(output, batch, channels, outH, outW);
         if (argmax.length != output.size()) argmax = new int[output.size()];

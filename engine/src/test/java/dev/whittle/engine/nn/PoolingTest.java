@@ -101,4 +101,20 @@ class PoolingTest {
             Parallel.setThreads(before);
         }
     }
+
+    @Test
+    void maxPoolInferenceGivesTheTrainingPassesValues() {
+        dev.whittle.engine.Rng rng = new dev.whittle.engine.Rng(3);
+        for (int[] ks : new int[][] {{2, 2}, {3, 1}, {3, 2}, {2, 1}}) {
+            MaxPool2d pool = new MaxPool2d(new int[] {3, 9, 8}, ks[0], ks[1]);
+            float[] x = new float[2 * 3 * 9 * 8];
+            for (int i = 0; i < x.length; i++) x[i] = rng.uniform(-1f, 1f);
+            x[5] = Float.NaN;
+            x[40] = -0f;
+            x[41] = 0f;
+            Tensor in = new Tensor(x, 2, 3, 9, 8);
+            Tensor train = pool.forward(in, true).copy();
+            assertTrue(train.bitEquals(pool.forward(in, false)), "kernel " + ks[0] + " stride " + ks[1]);
+        }
+    }
 }
