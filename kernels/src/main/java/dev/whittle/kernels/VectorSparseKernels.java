@@ -98,10 +98,8 @@ final class VectorSparseKernels implements SparseKernels {
             for (int blk = 0; blk < blocks; blk++) {
                 int xb = blk * cols * L;
                 for (int r = from; r < to; r++) {
-                    FloatVector s = rowBlock(a.rowPointers[r], a.rowPointers[r + 1], a.columnIndices, a.values, xt, xb);
-                    if (bias != null) s = s.add(bias[r]);
-                    if (relu) s = s.max(0f);
-                    s.intoArray(yt, (r - from) * L);
+                    rowBlock(a.rowPointers[r], a.rowPointers[r + 1], a.columnIndices, a.values, xt, xb,
+                            bias != null, bias != null ? bias[r] : 0f, relu, yt, (r - from) * L);
                 }
                 int lanes = Math.min(L, m - blk * L);
                 for (int l = 0; l < lanes; l++) {
@@ -134,9 +132,15 @@ final class VectorSparseKernels implements SparseKernels {
         }
     }
 
-    /** One row of A against a block of eight packed batch rows: lane l is the fixed-order sum for batch row l. */
-    private static FloatVector rowBlock(int p, int end, int[] col, float[] val, float[] xt, int xb) {
-        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    /**
+     * One row of A against a block of eight packed batch rows: lane l is the fixed-order sum for
+     * batch row l, then bias and ReLU, stored at {@code yt[yo ..]}. The result is stored here rather
+     * than returned: a vector returned from a call C2 does not inline is boxed on the heap.
+     */
+    private static void rowBlock(int p, int end, int[] col, float[] val, float[] xt, int xb,
+                                 boolean hasBias, float bias, boolean relu, float[] yt, int yo) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        FloatVector a4 = FloatVector.zero(S), a5 = FloatVector.zero(S), a6 = FloatVector.zero(S), a7 = FloatVector.zero(S);
         int grouped = p + ((end - p) & -L);
         for (; p < grouped; p += L) {
             a0 = FloatVector.fromArray(S, xt, xb + col[p] * L).fma(FloatVector.broadcast(S, val[p]), a0);
@@ -150,6 +154,8 @@ final class VectorSparseKernels implements SparseKernels {
         }
         FloatVector s = FloatVector.zero(S).add(a0).add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7);
         for (; p < end; p++) s = FloatVector.fromArray(S, xt, xb + col[p] * L).fma(FloatVector.broadcast(S, val[p]), s);
-        return s;
+        if (hasBias) s = s.add(bias);
+        if (relu) s = s.max(0f);
+        s.intoArray(yt, yo);
     }
 }
