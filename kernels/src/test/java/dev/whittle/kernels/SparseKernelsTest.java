@@ -99,6 +99,30 @@ class SparseKernelsTest {
     }
 
     @Test
+    void indicesPast16BitsGiveTheSameBits() {
+        // indices past 65535 (a 16-bit layout would wrap them): still the twin's bits
+        SplittableRandom r = new SplittableRandom(7);
+        int rows = 17, cols = 70_001;
+        float[] w = randomDense(r, rows, cols, 0.01);
+        w[cols - 1] = 1.5f;  // an index past 65535 in row 0
+        CsrMatrix a = CsrMatrix.of(w, 0, rows, cols);
+        assertEquals(4L * (rows + 1) + 8L * a.nnz(), a.storedBytes());
+        assertArrayEquals(w, a.toDense());
+        float[] x = floats(r, 9 * cols), bias = floats(r, rows);
+        for (int threads : new int[] {1, 2}) {
+            Parallel.setThreads(threads);
+            float[] ys = new float[rows], yv = new float[rows];
+            scalar.spmv(a, x, cols, ys, 0);
+            vector.spmv(a, x, cols, yv, 0);
+            assertBits(ys, yv, "wide spmv threads " + threads);
+            float[] gs = new float[9 * rows], gv = new float[9 * rows];
+            scalar.spmmNT(9, x, 0, a, bias, true, gs, 0);
+            vector.spmmNT(9, x, 0, a, bias, true, gv, 0);
+            assertBits(gs, gv, "wide spmmNT threads " + threads);
+        }
+    }
+
+    @Test
     void spmmRowIsSpmvPlusBias() {
         // one order for both products: a batch row of spmmNT is spmv of that row of x, plus bias
         SplittableRandom r = new SplittableRandom(4);
