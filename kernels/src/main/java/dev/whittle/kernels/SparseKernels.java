@@ -30,16 +30,37 @@ public interface SparseKernels {
     /**
      * Below this density a sparse matrix-vector product ({@link #spmv}) beats the dense
      * {@code gemv} of the same matrix; a layer run at batch 1 chooses sparse when its density is
-     * lower.
+     * lower. Each nonzero costs an index load and a gathered x besides its FMA, about ten times a
+     * dense element, so sparse pays only past 85-90% sparsity.
+     *
+     * <p>Measured 2026-11-28 ({@code SparseKernelBenchmark.main}, AMD EPYC Zen 3 at 2.45 GHz,
+     * AVX2, one thread, median of 5-7 interleaved rounds on a host shared with other jobs), the
+     * layers of lenet-300-100, microseconds sparse / dense:
+     * <pre>
+     *   density         0.05         0.10         0.15         0.20
+     *   300x784   12.6 / 21.9  21.2 / 32.3  30.5 / 21.9  38.7 / 22.4   crossing 0.10, 0.11, 0.13 (3 runs)
+     *   100x300    2.3 /  4.3   3.5 /  4.4   4.8 /  3.9   6.3 /  4.4   crossing 0.13, 0.15, 0.19
+     * </pre>
+     * The constant takes the low end of the crossings.
      */
-    double BREAK_EVEN_DENSITY_GEMV = 0.30;
+    double BREAK_EVEN_DENSITY_GEMV = 0.12;
 
     /**
      * Below this density a sparse batch product ({@link #spmmNT}) beats the dense
      * {@code gemmNTBias} of the same layer; a layer run on a batch chooses sparse when its density
-     * is lower.
+     * is lower. A batch amortises each nonzero's index over eight batch rows per vector, so sparse
+     * pays much earlier than at batch 1.
+     *
+     * <p>Measured with {@link #BREAK_EVEN_DENSITY_GEMV}, batch 64, bias and ReLU, microseconds
+     * sparse / dense:
+     * <pre>
+     *   density          0.10          0.30          0.40          0.50
+     *   300x784   267.5 / 730.5  604.8 / 726.3  796.1 / 722.3  966.1 / 733.1   crossing 0.37, 0.38
+     *   100x300    56.6 / 123.6  100.9 / 119.9  119.2 / 121.4  142.3 / 119.8   crossing 0.41, 0.36
+     * </pre>
+     * The constant takes the low end of the crossings (one thread; not measured on two).
      */
-    double BREAK_EVEN_DENSITY_GEMM = 0.10;
+    double BREAK_EVEN_DENSITY_GEMM = 0.35;
 
     /**
      * {@code y[rows] = A . x[cols]}: a Linear layer with weight A {@code [out x in]} at batch 1.
