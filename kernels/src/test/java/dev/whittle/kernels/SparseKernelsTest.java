@@ -13,7 +13,7 @@ class SparseKernelsTest {
 
     private static final int[] SIZES = {1, 3, 17, 33, 257};
     private static final double[] DENSITIES = {0, 0.01, 0.1, 0.5, 1};
-    private static final int[] BATCHES = {1, 3, 4, 8, 9, 17};
+    private static final int[] BATCHES = {1, 2, 3, 8, 9, 17};
     private final SparseKernels scalar = new ScalarSparseKernels();
     private final SparseKernels vector = new VectorSparseKernels();
 
