@@ -1,5 +1,6 @@
 package dev.whittle.bench;
 
+import dev.whittle.kernels.CsrMatrix;
 import dev.whittle.kernels.FloatKernels;
 import dev.whittle.kernels.Int4Matrix;
 import dev.whittle.kernels.Int8Matrix;
@@ -72,6 +73,8 @@ public final class KernelBench {
     static final double INTEGER_WARMUP_SECONDS = 3.0;
     /** Warm-up of the FP32 kernels once, before the first case. */
     static final double FP32_WARMUP_SECONDS = 2.0;
+    /** Density of the {@code spmv} case's matrix: 90% of the weights pruned. */
+    public static final double SPMV_DENSITY = 0.1;
 
     private KernelBench() {}
 
@@ -88,6 +91,7 @@ public final class KernelBench {
         linear(c, "lenet5", "fc2", 120, 84);
         linear(c, "lenet5", "fc3", 84, 10);
         c.add(KernelCase.sgemv(4096, 4096, "batch-1 inference"));
+        c.add(KernelCase.spmv(4096, 4096, "90% sparse, CSR"));
         c.add(KernelCase.integer("int8_gemv", 4096, 1, 4096, "batch-1 inference, int8 weights and activations"));
         c.add(KernelCase.integer("int4_gemv", 4096, 1, 4096, "batch-1 inference, W4A8: int4 weights (group 64), activations int8 per group"));
         c.add(KernelCase.sgemm("nt", 1024, 1024, 256, "the integer GEMMs' shape, FP32"));
@@ -133,11 +137,24 @@ public final class KernelBench {
             String shape = c.layout() + " " + c.m() + " " + c.n() + " " + c.k();
             if (c.kernel().equals("sgemm")) fp32.put(shape, seconds);
             double own = c.kernel().endsWith("_gemm") ? fp32.getOrDefault(shape, Double.NaN) : Double.NaN;
-            Result r = new Result(c, threads, seconds, peerSeconds, own);
+            Result r = new Result(vsDense(c, seconds, results), threads, seconds, peerSeconds, own);
             results.add(r);
             each.accept(r);
         }
         return results;
+    }
+
+    /** An spmv case's label gains its speed-up over this run's dense SGEMV of the same shape. */
+    private static KernelCase vsDense(KernelCase c, double seconds, List<Result> results) {
+        if (!c.kernel().equals("spmv")) return c;
+        for (Result d : results) {
+            KernelCase dc = d.kernelCase();
+            if (dc.kernel().equals("sgemv") && dc.m() == c.m() && dc.k() == c.k()) {
+                return new KernelCase(c.kernel(), c.layout(), c.m(), c.n(), c.k(), String.format(Locale.ROOT,
+                        "%s, vs own dense SGEMV %.2fx", c.label(), d.seconds() / seconds));
+            }
+        }
+        return c;
     }
 
     /** The call a case times, on freshly filled operands (values in [-0.5, 0.5), as the peer's). */
@@ -150,6 +167,11 @@ public final class KernelBench {
             case "sgemm nt" -> () -> k.gemmNT(m, n, kk, a, 0, b, 0, out, 0, false);
             case "sgemm tn" -> () -> k.gemmTN(m, n, kk, a, 0, b, 0, out, 0, false);
             case "sgemv n" -> () -> k.gemv(m, kk, a, 0, b, 0, out, 0, false);
+            case "spmv n" -> {
+                for (int i = 0; i < a.length; i++) if (r.nextDouble() >= SPMV_DENSITY) a[i] = 0f;
+                CsrMatrix sparse = CsrMatrix.of(a, 0, m, kk);
+                yield () -> Kernels.sparse().spmv(sparse, b, 0, out, 0);
+            }
             case "int8_gemv n", "int8_gemm nt", "int4_gemv n", "int4_gemm nt" -> integer(c, r);
             default -> throw new IllegalArgumentException("unknown kernel " + c.kernel() + " " + c.layout());
         };

@@ -21,6 +21,15 @@ public record KernelCase(String kernel, String layout, int m, int n, int k, Stri
         return new KernelCase("sgemv", "n", m, 1, k, label);
     }
 
+    /**
+     * {@code y[m] = A[m x k] . x[k]} with A pruned to {@link KernelBench#SPMV_DENSITY} and held in CSR
+     * form; its GFLOPS count the dense product's operations ({@code 2 m k}), so they compare
+     * directly with the {@code sgemv} row of the same shape (and the peer runs that dense SGEMV).
+     */
+    public static KernelCase spmv(int m, int k, String label) {
+        return new KernelCase("spmv", "n", m, 1, k, label);
+    }
+
     /** An integer product ({@code int8_gemv}, {@code int8_gemm}, {@code int4_gemv}, {@code int4_gemm}). */
     public static KernelCase integer(String kernel, int m, int n, int k, String label) {
         return new KernelCase(kernel, kernel.endsWith("gemv") ? "n" : "nt", m, n, k, label);
@@ -28,7 +37,7 @@ public record KernelCase(String kernel, String layout, int m, int n, int k, Stri
 
     /** Whether this is a matrix-vector product (n is 1). */
     public boolean isGemv() {
-        return kernel.endsWith("gemv");
+        return kernel.endsWith("gemv") || kernel.equals("spmv");
     }
 
     /** Floating-point operations of one call: a multiply and an add per term. */

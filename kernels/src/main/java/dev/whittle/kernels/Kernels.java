@@ -16,6 +16,8 @@ public final class Kernels {
     private static final QuantKernels QUANT = SCALAR_INT ? new ScalarQuantKernels() : new VectorQuantKernels();
     private static final Int8Kernels INT8 = SCALAR_INT ? new ScalarInt8Kernels() : new VectorInt8Kernels();
     private static final Int4Kernels INT4 = SCALAR_INT ? new ScalarInt4Kernels() : new VectorInt4Kernels();
+    /** The sparse kernels' eight partial sums are the lanes of a 256-bit vector; narrower JVMs get the twin. */
+    private static final SparseKernels SPARSE = SCALAR_INT ? new ScalarSparseKernels() : new VectorSparseKernels();
 
     private Kernels() {}
 
@@ -37,6 +39,11 @@ public final class Kernels {
     /** The INT4 kernels in use. */
     public static Int4Kernels int4() {
         return INT4;
+    }
+
+    /** The sparse (CSR) kernels in use. */
+    public static SparseKernels sparse() {
+        return SPARSE;
     }
 
     /** A one-line description of the chosen implementation and the vector width the JVM picked. */
