@@ -7,6 +7,7 @@ import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
 import dev.whittle.engine.io.SafeTensorsFile;
 import dev.whittle.engine.io.TensorEntry;
+import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.Sequential;
 import dev.whittle.engine.quant.QuantizedConv2d;
 import dev.whittle.engine.quant.QuantizedLayer;
@@ -41,7 +42,7 @@ final class InspectCommand implements Callable<Integer> {
 
     /** One layer of the architecture as stored: its precision and what it takes on disk. */
     private record Row(int index, String spec, int[] outputShape, long params, int bits, String granularity,
-                       String activations, long flops) {}
+                       String activations, long flops, Layer layer) {}
 
     @Override
     public Integer call() throws Exception {
@@ -54,8 +55,8 @@ final class InspectCommand implements Callable<Integer> {
         o.println("arch    " + model.arch());
         o.println("input   " + Arrays.toString(model.inputShape()));
         o.println();
-        o.printf("%-3s %-18s %-14s %12s %-4s %-12s %-6s %12s %14s%n", "#", "layer", "output", "params", "bits", "granularity",
-                "dtype", "bytes", "FLOPs");
+        o.printf("%-3s %-18s %-14s %12s %-4s %-12s %-10s %12s %14s  %s%n", "#", "layer", "output", "params", "bits", "granularity",
+                "dtype", "bytes", "FLOPs", "runs");
         List<Object> layersJson = new ArrayList<>();
         long totalBytes = 0;
         for (Row row : rows(model)) {
@@ -69,8 +70,19 @@ final class InspectCommand implements Callable<Integer> {
             totalBytes += bytes;
             String dtype = dtypes.isEmpty() ? "-" : String.join("+", dtypes);
             String shape = Arrays.toString(row.outputShape()).replace(" ", "");
-            o.printf(Locale.ROOT, "%-3d %-18s %-14s %,12d %-4s %-12s %-6s %,12d %,14d%n", row.index(), row.spec(), shape,
-                    row.params(), row.bits() == 0 ? "-" : Integer.toString(row.bits()), row.granularity(), dtype, bytes, row.flops());
+            String runs = "";
+            if (row.layer() instanceof Linear lin) {
+                String one = lin.executionAt(1), many = lin.executionAt(64);
+                runs = one.startsWith("sparse") ? String.format(Locale.ROOT, "sparse (density %.3f)", lin.density())
+                        : many.startsWith("sparse") ? String.format(Locale.ROOT, "sparse when batched (density %.3f)", lin.density())
+                        : lin.density() < 1 ? String.format(Locale.ROOT, "dense (density %.3f)", lin.density()) : "dense";
+            } else if (row.layer() != null && row.params() > 0) {
+                runs = "dense";
+            } else if (row.layer() == null) {
+                runs = "integer kernels";
+            }
+            o.printf(Locale.ROOT, "%-3d %-18s %-14s %,12d %-4s %-12s %-10s %,12d %,14d  %s%n", row.index(), row.spec(), shape,
+                    row.params(), row.bits() == 0 ? "-" : Integer.toString(row.bits()), row.granularity(), dtype, bytes, row.flops(), runs);
             Map<String, Object> lj = new LinkedHashMap<>();
             lj.put("index", row.index());
             lj.put("layer", row.spec());
@@ -84,10 +96,17 @@ final class InspectCommand implements Callable<Integer> {
             lj.put("dtype", dtype);
             lj.put("bytes", bytes);
             lj.put("flops", row.flops());
+            if (row.layer() instanceof Linear lin) {
+                lj.put("density", lin.density());
+                lj.put("execution_batch1", lin.executionAt(1));
+                lj.put("execution_batched", lin.executionAt(64));
+            }
             layersJson.add(lj);
         }
-        o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-4s %-12s %-6s %,12d %,14d%n", "", "total", "", model.parameterCount(), "", "", "",
+        o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-4s %-12s %-10s %,12d %,14d%n", "", "total", "", model.parameterCount(), "", "", "",
                 totalBytes, model.flops());
+        o.printf(Locale.ROOT, "(a Linear runs on the sparse kernels below density %.2f at batch 1 and %.2f batched: break-evens measured by bench)%n",
+                dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMV, dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMM);
         o.println();
         o.printf(Locale.ROOT, "file    %,d bytes (header %,d bytes, tensors %,d bytes)%n", loaded.fileBytes(), loaded.headerBytes(), totalBytes);
         for (Map.Entry<String, String> e : loaded.metadata().entrySet()) {
@@ -118,7 +137,7 @@ final class InspectCommand implements Callable<Integer> {
             for (int i = 0; i < s.layers().size(); i++) {
                 Layer l = s.layers().get(i);
                 long params = floatParams(l);
-                rows.add(new Row(i, l.spec(), l.outputShape(), params, params > 0 ? 32 : 0, params > 0 ? "-" : "", "fp32", l.flops()));
+                rows.add(new Row(i, l.spec(), l.outputShape(), params, params > 0 ? 32 : 0, params > 0 ? "-" : "", "fp32", l.flops(), l));
             }
             return rows;
         }
@@ -127,7 +146,7 @@ final class InspectCommand implements Callable<Integer> {
             if (q == null) {
                 Layer l = e.floatLayer();
                 long params = floatParams(l);
-                rows.add(new Row(e.index(), l.spec(), l.outputShape(), params, params > 0 ? 32 : 0, params > 0 ? "-" : "", "fp32", l.flops()));
+                rows.add(new Row(e.index(), l.spec(), l.outputShape(), params, params > 0 ? 32 : 0, params > 0 ? "-" : "", "fp32", l.flops(), l));
                 continue;
             }
             QuantizedWeights w = q instanceof QuantizedLinear l ? l.weights() : ((QuantizedConv2d) q).weights();
@@ -137,7 +156,7 @@ final class InspectCommand implements Callable<Integer> {
                 case PER_CHANNEL -> "channel";
                 case PER_GROUP -> "group " + w.groupSize();
             };
-            rows.add(new Row(e.index(), e.spec(), q.outputShape(), (long) w.rows() * w.cols() + w.rows(), w.bits(), g, acts, q.flops()));
+            rows.add(new Row(e.index(), e.spec(), q.outputShape(), (long) w.rows() * w.cols() + w.rows(), w.bits(), g, acts, q.flops(), null));
         }
         return rows;
     }

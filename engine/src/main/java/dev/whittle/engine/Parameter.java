@@ -10,6 +10,7 @@ public final class Parameter {
     private final Tensor value;
     private final Tensor grad;
     private boolean[] mask;
+    private long version;
 
     public Parameter(String localName, Tensor value) {
         this.localName = localName;
@@ -39,8 +40,23 @@ public final class Parameter {
         return mask;
     }
 
+    /**
+     * A counter that moves whenever the value may have changed through the engine (an optimizer
+     * step, a new mask, {@link #touch}): layers key what they derive from the value (a sparse
+     * copy of a pruned weight) on it.
+     */
+    public long version() {
+        return version;
+    }
+
+    /** Records that the value was changed in place. */
+    public void touch() {
+        version++;
+    }
+
     /** Sets (or, with null, removes) the pruning mask and zeroes the pruned values. */
     public void setMask(boolean[] keep) {
+        version++;
         if (keep != null && keep.length != value.size()) {
             throw new IllegalArgumentException("mask of " + keep.length + " entries for '" + localName + "' of " + value.size());
         }

@@ -54,6 +54,7 @@ final class FakeQuantWeights implements Layer {
         if (codes.length < rows * padded) codes = new byte[rows * padded];
         Quantization.quantize(master, 0, rows, cols, p, codes, 0);
         Quantization.dequantize(codes, 0, rows, cols, p, w, 0);
+        inner.parameters().get(0).touch();
         rounded = true;
         return inner.forward(x, training);
     }
@@ -81,6 +82,7 @@ final class FakeQuantWeights implements Layer {
     void restore() {
         if (!rounded) return;
         System.arraycopy(master, 0, weight.data(), 0, master.length);
+        inner.parameters().get(0).touch();
         rounded = false;
     }
 

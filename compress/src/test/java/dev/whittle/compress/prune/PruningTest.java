@@ -183,4 +183,23 @@ class PruningTest {
             assertTrue(PrunableWeights.of(back).get(0).weight().mask() != null);
         }
     }
+
+    @Test
+    void aPrunedLinearRunsOnTheSparseKernelsAtInferenceAndAgreesWithDense() throws BadInputException {
+        Sequential m = ArchSpec.build("flatten linear(300) relu linear(100) relu linear(10)", new int[] {784}, 8);
+        MagnitudePruning.prune(m, 0.95, MagnitudePruning.Scope.LAYER);
+        dev.whittle.engine.nn.Linear first = (dev.whittle.engine.nn.Linear) m.layers().get(1);
+        assertTrue(first.executionAt(1).startsWith("sparse") && first.executionAt(64).startsWith("sparse"), first.executionAt(1));
+        for (int n : new int[] {1, 5, 64}) {
+            Tensor x = batch(n, new int[] {784}, 20 + n);
+            float[] dense = m.forward(x, true).data().clone();   // training passes run dense
+            float[] sparse = m.forward(x, false).data();
+            for (int i = 0; i < dense.length; i++) assertEquals(dense[i], sparse[i], 1e-5 * (1 + Math.abs(dense[i])), "batch " + n);
+        }
+        // a weight changed in place (and said so) is seen at the next inference pass
+        first.weight().setMask(null);
+        java.util.Arrays.fill(first.weight().value().data(), 0.01f);
+        first.weight().touch();
+        assertTrue(first.executionAt(1).startsWith("dense"), first.executionAt(1));
+    }
 }

@@ -5,14 +5,17 @@ import dev.whittle.engine.Layer;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Rng;
 import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.CsrMatrix;
 import dev.whittle.kernels.FloatKernels;
 import dev.whittle.kernels.Kernels;
+import dev.whittle.kernels.SparseKernels;
 import java.util.List;
 
 /** A fully connected layer, {@code y = x W^T + b}, with W stored {@code [out, in]} as in PyTorch. */
 public final class Linear implements Layer {
 
     private static final FloatKernels K = Kernels.fp32();
+    private static final SparseKernels SPARSE = Kernels.sparse();
 
     private final int in;
     private final int out;
@@ -49,11 +52,54 @@ public final class Linear implements Layer {
         return bias;
     }
 
+    /**
+     * The weight as CSR when it is sparse enough for the sparse kernels to win at inference
+     * ({@link SparseKernels#BREAK_EVEN_DENSITY_GEMM}, measured by bench), rebuilt when the weight
+     * changes; null while dense is faster.
+     */
+    private CsrMatrix sparse;
+    private long sparseVersion = -1;
+    private double density = 1;
+
+    /** The fraction of nonzero weights, as of the last inference pass (1 before any). */
+    public double density() {
+        return density;
+    }
+
+    /** How an inference pass of {@code batch} samples runs this layer: "sparse" or "dense", and why. */
+    public String executionAt(int batch) {
+        refreshSparse();
+        double limit = batch == 1 ? SparseKernels.BREAK_EVEN_DENSITY_GEMV : SparseKernels.BREAK_EVEN_DENSITY_GEMM;
+        String op = batch == 1 ? "batch 1" : "batched";
+        return density < limit
+                ? String.format(java.util.Locale.ROOT, "sparse %s (density %.3f < %.2f)", op, density, limit)
+                : String.format(java.util.Locale.ROOT, "dense %s (density %.3f >= %.2f)", op, density, limit);
+    }
+
+    private void refreshSparse() {
+        long v = weight.version();
+        if (v == sparseVersion) return;
+        float[] w = weight.value().data();
+        int nnz = 0;
+        for (float f : w) if (f != 0f) nnz++;
+        density = (double) nnz / w.length;
+        sparse = density < SparseKernels.BREAK_EVEN_DENSITY_GEMM ? CsrMatrix.of(w, 0, out, in) : null;
+        sparseVersion = v;
+    }
+
     @Override
     public Tensor forward(Tensor x, boolean training) {
         int batch = x.dim(0);
         input = x;
         output = Buffers.ensure(output, batch, out);
+        if (!training) {
+            refreshSparse();
+            if (sparse != null && density < (batch == 1 ? SparseKernels.BREAK_EVEN_DENSITY_GEMV : SparseKernels.BREAK_EVEN_DENSITY_GEMM)) {
+                // a pruned weight below the measured break-even: the CSR kernels
+                SPARSE.spmmNT(batch, x.data(), 0, sparse, bias.value().data(), false, output.data(), 0);
+                return output;
+            }
+        }
         if (batch == 1 && !training) {
             // batch-1 inference: y = W x streams W once (a GEMM would first pack all of W for
             // one row of output); the sums run in the GEMV's order, so they may differ from a

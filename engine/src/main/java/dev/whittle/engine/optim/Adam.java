@@ -56,6 +56,7 @@ public final class Adam implements Optimizer {
         float stepSize = lr / c1;
         float sqrtC2 = (float) Math.sqrt(c2);
         for (int p = 0; p < params.size(); p++) {
+            params.get(p).touch();
             float[] w = params.get(p).value().data();
             float[] g = params.get(p).grad().data();
             float[] mp = m[p], vp = v[p];

@@ -31,6 +31,7 @@ public final class Sgd implements Optimizer {
     @Override
     public void step() {
         for (int p = 0; p < params.size(); p++) {
+            params.get(p).touch();
             float[] w = params.get(p).value().data();
             float[] g = params.get(p).grad().data();
             float[] v = velocity[p];
