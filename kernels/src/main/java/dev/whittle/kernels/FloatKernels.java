@@ -22,6 +22,15 @@ public interface FloatKernels {
     void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                 float[] c, int cOff, boolean accumulate);
 
+    /**
+     * Direct convolution of one {@code [channels, height, width]} image, stride 1, zero padding
+     * {@code pad}, into {@code y[outChannels, oh, ow]}: each output is {@code bias[o]} followed by
+     * one FMA chain over (c, ky, kx) in order with {@code w[outChannels, channels, k, k]}, the
+     * padding's zeros included; the same bits as im2col then {@link #gemmNN} onto the bias.
+     */
+    void conv2dDirect(float[] x, int xOff, int channels, int height, int width, float[] w, float[] bias,
+                      int outChannels, int kernel, int pad, float[] y, int yOff);
+
     /** {@code C[m x n] (+)= A[m x k] . B[n x k]^T} (B stored with its rows as C's columns). */
     void gemmNT(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                 float[] c, int cOff, boolean accumulate);

@@ -48,6 +48,12 @@ final class VectorFloatKernels implements FloatKernels {
     // element (i, p) of A at i*ars + p*acs, element (p, j) of B at p*brs + j*bcs.
 
     @Override
+    public void conv2dDirect(float[] x, int xOff, int channels, int height, int width, float[] w, float[] bias,
+                             int outChannels, int kernel, int pad, float[] y, int yOff) {
+        DirectConv.conv2d(x, xOff, channels, height, width, w, bias, outChannels, kernel, pad, y, yOff);
+    }
+
+    @Override
     public void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                        float[] c, int cOff, boolean accumulate) {
         Gemm.gemm(m, n, k, a, aOff, k, 1, b, bOff, n, 1, c, cOff, accumulate, null, false);
