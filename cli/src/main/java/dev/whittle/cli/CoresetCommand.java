@@ -110,7 +110,7 @@ final class CoresetCommand implements Callable<Integer> {
     @Option(names = "--dm-batch", paramLabel = "B", description = "dm: real images per class per iteration (default: 64).")
     Integer dmBatch;
 
-    @Option(names = "--dm-lr", paramLabel = "LR", description = "dm: learning rate of the images (SGD, momentum 0.5) (default: 30).")
+    @Option(names = "--dm-lr", paramLabel = "LR", description = "dm: learning rate of the images (SGD, momentum 0.5) (default: 100).")
     Float dmLr;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the selection, scoring models and dm (default: ${DEFAULT-VALUE}).")
@@ -201,9 +201,14 @@ final class CoresetCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "distribution matching: width %d, %d iterations, %d real images per class, image lr %s, momentum %s%n",
                     dm.width(), dm.iterations(), dm.realBatch(), dm.lr(), dm.momentum());
             int every = Math.max(1, dm.iterations() / 10);
-            DistributionMatching.Result r = DistributionMatching.run(train, classes, budget, dm, (it, loss) -> {
-                if ((it + 1) % every == 0 || it == 0) o.printf(Locale.ROOT, "  iteration %5d  matching loss %.4f%n", it + 1, loss);
-            });
+            DistributionMatching.Result r;
+            try {
+                r = DistributionMatching.run(train, classes, budget, dm, (it, loss) -> {
+                    if ((it + 1) % every == 0 || it == 0) o.printf(Locale.ROOT, "  iteration %5d  matching loss %.4f%n", it + 1, loss);
+                });
+            } catch (ArithmeticException e) {
+                throw new BadInputException("--dm-lr " + dm.lr() + ": " + e.getMessage());
+            }
             ArrayDataset syn = r.images();
             pixels = scale.toBytes(syn.data());
             labels = new int[syn.size()];

@@ -134,6 +134,8 @@ class CoresetCommandTest {
         assertRejected("--dm-", concat(base, "--method", "herding", "--per-class", "2", "--dm-iterations", "5"));
         assertRejected("--dm-width", concat(base, "--method", "dm", "--per-class", "2", "--dm-width", "0"));
         assertRejected("--embed-model", concat(base, "--method", "herding", "--per-class", "2", "--embed-model", dir.resolve("missing.safetensors").toString()));
+        assertRejected("--dm-lr", concat(concat(base, "--method", "dm", "--per-class", "1", "--dm-width", "4", "--dm-batch", "8",
+                "--dm-iterations", "30", "--dm-lr", "1e30"), QUICK_EVAL));
         assertFalse(Files.exists(out), "nothing written on bad input");
         Path file = Files.writeString(dir.resolve("file"), "x");
         assertRejected("--out", "coreset", "--method", "random", "--per-class", "2", "--out", file.toString());

@@ -46,14 +46,6 @@ public final class ArrayDataset implements Dataset {
         return data;
     }
 
-    /** All samples as one tensor {@code [n, shape...]} sharing the data. */
-    public dev.whittle.engine.Tensor asTensor() {
-        int[] s = new int[shape.length + 1];
-        s[0] = labels.length;
-        System.arraycopy(shape, 0, s, 1, shape.length);
-        return new dev.whittle.engine.Tensor(data, s);
-    }
-
     @Override
     public String name() {
         return name;

@@ -16,7 +16,7 @@ class DistributionMatchingTest {
     void matchingReducesTheLossAndIsDeterministic() throws BadInputException {
         Dataset real = Datasets.open("mnist-10k", null, 0.2, 0).train().first(600);
         ClassIndex classes = ClassIndex.of(real);
-        DistributionMatching.Config config = new DistributionMatching.Config(8, 40, 32, 30f, 0.5f, 3);
+        DistributionMatching.Config config = new DistributionMatching.Config(8, 40, 32, 15f, 0.5f, 3);
         DistributionMatching.Result start = DistributionMatching.run(real, classes, Budget.perClass(2), config.withIterations(0), (i, l) -> {});
         DistributionMatching.Result done = DistributionMatching.run(real, classes, Budget.perClass(2), config, (i, l) -> {});
         assertEquals(20, done.images().size());
