@@ -90,6 +90,17 @@ public final class Datasets {
         };
     }
 
+    /**
+     * The normalisation of an image split returned by {@link #open}, as {@code {mean, std}} of
+     * pixels scaled to [0, 1] (a pixel byte {@code v} becomes {@code (v / 255 - mean) / std}), so
+     * that normalised or synthetic images can be turned back into bytes; empty for a table or a
+     * dataset not opened here.
+     */
+    public static Optional<double[]> pixelMeanStd(dev.whittle.engine.Dataset split) {
+        if (split instanceof ImageDataset images) return Optional.of(new double[] {images.stats().mean(), images.stats().std()});
+        return Optional.empty();
+    }
+
     /** A few lines describing the accepted names, for the command line's help. */
     public static String describe() {
         return String.join(System.lineSeparator(),
