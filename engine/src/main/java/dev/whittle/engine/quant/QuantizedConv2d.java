@@ -22,9 +22,10 @@ import java.util.Arrays;
  * Samples go through in chunks, so the lowered rows stay at a few megabytes whatever the batch.
  *
  * <p><b>Small convolutions (int8 activations, {@code in*k*k <= 512}).</b> The integer sums run on
- * the FP32 GEMM over exact integers, the way {@link dev.whittle.kernels.Int8Kernels} runs its
- * many-row products: the input, centred on its zero point ({@code q - z} in [-255, 255]), is padded
- * with 0 and lowered by im2col, the weights are widened per call, and every partial sum of at most
+ * FP32 kernels over exact integers, the way {@link dev.whittle.kernels.Int8Kernels} runs its
+ * many-row products: the input, centred on its zero point ({@code q - z} in [-255, 255]), goes
+ * through the direct convolution (up to 16 filters, stride 1, as FP32 Conv2d chooses) or im2col and
+ * the GEMM, padded with 0 (the real 0), the weights are widened per call, and every partial sum of at most
  * 512 products of magnitude at most 255 * 127 stays below 2^24, so no FMA rounds. The output is
  * then rescaled per channel and requantized in float (as XNNPACK's FP32 requantization does):
  *
@@ -43,6 +44,8 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private static final int CHUNK_VALUES = 1 << 22;
     /** The longest dot product whose sums of (q - z) * w stay exact in a float: 512 * 255 * 127 < 2^24. */
     static final int EXACT_FLOAT_K = 512;
+    /** Up to this many filters a small convolution runs direct (the rule of FP32 Conv2d, measured there). */
+    private static final int DIRECT_MAX_OUT = 16;
     private static final FloatKernels FP32 = Kernels.fp32();
     private static final QuantKernels QUANT = Kernels.quant();
 
@@ -67,6 +70,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private float[] sums = new float[0];
     private float[] widened = new float[0];
     private float[] real = new float[0];
+    private final float[] zeros;
 
     /**
      * @param inputShape [channels, height, width]
@@ -97,6 +101,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
         this.weightValues = floatExact ? weights.int8Values() : null;
         this.biasValues = bias.clone();
         this.rescale = new float[outC];
+        this.zeros = new float[outC];
         if (floatExact) for (int o = 0; o < outC; o++) rescale[o] = product.inputScale * weights.rowScale(o);
     }
 
@@ -136,8 +141,8 @@ public final class QuantizedConv2d implements QuantizedLayer {
 
     /** The small-convolution path (see the class comment), one sample at a time. */
     private void forwardSmall(Activations x, int batch) {
-        int ph = height + 2 * pad, pw = width + 2 * pad, inSize = inC * height * width, outSize = outC * plane;
-        if (centred.length < inC * ph * pw) centred = new float[inC * ph * pw];
+        int inSize = inC * height * width, outSize = outC * plane;
+        if (centred.length < inSize) centred = new float[inSize];
         if (columns.length < patch * plane) columns = new float[patch * plane];
         if (sums.length < outSize) sums = new float[outSize];
         if (real.length < plane) real = new float[plane];
@@ -146,16 +151,17 @@ public final class QuantizedConv2d implements QuantizedLayer {
         byte[] in = x.bytes();
         int zx = product.inputZeroPoint;
         boolean int8Out = product.int8Output(), relu = product.relu;
+        boolean direct = stride == 1 && outC <= DIRECT_MAX_OUT;
         for (int s = 0; s < batch; s++) {
-            // q - z as floats, inside a border of zeros: the padding is the real 0
-            for (int c = 0; c < inC; c++) {
-                for (int r = 0; r < height; r++) {
-                    QUANT.dequantize(in, s * inSize + (c * height + r) * width, width, 1f, zx, QuantRange.INT8,
-                            centred, (c * ph + r + pad) * pw + pad);
-                }
+            // q - z as floats; the zero padding (added by either lowering) is then the real 0
+            QUANT.dequantize(in, s * inSize, inSize, 1f, zx, QuantRange.INT8, centred, 0);
+            if (direct) {
+                // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
+                FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
+            } else {
+                Im2col.im2col(centred, 0, inC, height, width, kernel, stride, pad, columns, 0);
+                FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
             }
-            Im2col.im2col(centred, 0, inC, ph, pw, kernel, stride, 0, columns, 0);
-            FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
             for (int o = 0; o < outC; o++) {
                 float[] dst = int8Out ? real : y.floats();
                 int at = int8Out ? 0 : s * outSize + o * plane;
