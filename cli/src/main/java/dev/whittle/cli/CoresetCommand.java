@@ -53,8 +53,8 @@ import picocli.CommandLine.Option;
  * models on it, next to a random subset of the same budget and the full training split.
  */
 @Command(name = "coreset", mixinStandardHelpOptions = true,
-        description = {"Dataset distillation: choose (random, herding, kcenter, forgetting, el2n) or synthesise (dm) a few images per class,",
-                "write them as IDX files with grid.png, and report the test accuracy of models trained on them",
+        description = {"Dataset distillation: choose or synthesise a few training images per class.",
+                "Random, herding, kcenter, forgetting, el2n or distribution matching (dm); writes them as IDX files with grid.png, and report the test accuracy of models trained on them",
                 "(mean ± std over --eval-runs seeds) next to a random subset of the same budget and the full training split."})
 final class CoresetCommand implements Callable<Integer> {
 

@@ -33,8 +33,9 @@ import picocli.CommandLine.Option;
 
 /** {@code whittle prune}: remove weights, units or a layer from a trained model, fine-tune, and measure what it saved. */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        description = {"Prune a trained FP32 model (magnitude, 2:4, structured neurons/filters, or a whole layer), fine-tune it,",
-                "save it (sparse weights compressed) and report accuracy, size, sparsity, batch-1 latency and batch-64 throughput."})
+        description = {"Prune a trained model and fine-tune it.",
+                "Magnitude, 2:4, structured neurons/filters, or a whole layer; saves it (sparse weights compressed) and reports",
+                "accuracy, size, sparsity, batch-1 latency and batch-64 throughput before and after."})
 final class PruneCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "FILE", required = true, description = "The trained FP32 model (.safetensors).")

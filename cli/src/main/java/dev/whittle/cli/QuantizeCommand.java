@@ -43,9 +43,10 @@ import picocli.CommandLine.Option;
 
 /** {@code whittle quantize}: post-training quantization of a trained FP32 model, with its cost and savings measured. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = {"Quantize a trained FP32 model to INT8 or INT4 weights (post-training calibration on training samples,",
-                "optionally folding batch norms, equalizing layers, correcting biases, GPTQ rounding, quantization-aware fine-tuning),",
-                "save it, and report accuracy, size, batch-1 latency and batch-64 throughput before and after."})
+        description = {"Quantize a trained model to INT8 or INT4 integer kernels.",
+                "Post-training calibration on training samples, optionally folding batch norms, equalizing layers, correcting",
+                "biases, GPTQ rounding or quantization-aware fine-tuning; saves it and reports accuracy, size, batch-1 latency",
+                "and batch-64 throughput before and after."})
 final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "FILE", required = true, description = "The trained FP32 model (.safetensors).")
