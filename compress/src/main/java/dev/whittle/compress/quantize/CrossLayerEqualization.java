@@ -85,6 +85,9 @@ public final class CrossLayerEqualization {
             }
             change = Math.max(change, Math.abs(Math.log(s)));
         }
+        // the weights changed in place: layers that keep something derived from them must know
+        for (var p : first.parameters()) p.touch();
+        for (var p : second.parameters()) p.touch();
         return change;
     }
 
