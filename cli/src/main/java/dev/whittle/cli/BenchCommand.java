@@ -80,10 +80,7 @@ final class BenchCommand implements Runnable {
             for (java.nio.file.Path f : models) loaded.add(dev.whittle.engine.io.ModelFile.load(f).model());
             var split = data.open(0);
             for (int i = 0; i < loaded.size(); i++) {
-                if (!java.util.Arrays.equals(loaded.get(i).inputShape(), split.test().sampleShape())) {
-                    throw new BadInputException(models.get(i) + ": the model takes inputs " + java.util.Arrays.toString(loaded.get(i).inputShape())
-                            + " but " + data.name + " has samples of " + java.util.Arrays.toString(split.test().sampleShape()));
-                }
+                ModelStats.checkInputs(models.get(i), loaded.get(i), data.name, split.test().sampleShape());
             }
             var results = dev.whittle.compress.report.InferenceTiming.measure(loaded, split.test(), runs);
             System.out.printf(java.util.Locale.ROOT, "%d thread(s); %d runs each at batch 1 and 64, interleaved; kernels: %s%n", threads, runs,

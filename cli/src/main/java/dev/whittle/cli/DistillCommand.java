@@ -105,10 +105,7 @@ final class DistillCommand implements Callable<Integer> {
             throw new BadInputException("--hint: " + teacherPath + " is quantized; hints need an FP32 teacher");
         }
         DataSplit split = data.open(seed);
-        if (!Arrays.equals(teacher.inputShape(), split.train().sampleShape())) {
-            throw new BadInputException(teacherPath + ": the teacher takes inputs " + Arrays.toString(teacher.inputShape()) + " but "
-                    + data.name + " has samples of " + Arrays.toString(split.train().sampleShape()));
-        }
+        ModelStats.checkInputs(teacherPath, teacher, data.name, split.train().sampleShape());
         Dataset train = subset == null ? split.train() : split.train().first(subset);
         Sequential student = ArchSpec.build(studentArch, train.sampleShape(), seed);
         if (!Arrays.equals(student.outputShape(), teacher.outputShape())) {
@@ -190,17 +187,7 @@ final class DistillCommand implements Callable<Integer> {
             r.put("final", ModelStats.of(student, studentEval.accuracy(), written.fileBytes(), written.headerBytes()));
             r.put("compression_ratio", (double) loaded.fileBytes() / written.fileBytes());
             if (scratch != null) r.put("scratch_accuracy", scratch);
-            List<Object> ep = new ArrayList<>();
-            for (EpochStats e : history) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("epoch", e.epoch());
-                m.put("train_loss", e.trainLoss());
-                m.put("train_accuracy", e.trainAccuracy());
-                if (!Double.isNaN(e.testAccuracy())) m.put("test_accuracy", e.testAccuracy());
-                m.put("seconds", e.seconds());
-                ep.add(m);
-            }
-            r.put("epochs", ep);
+            r.put("epochs", ModelStats.epochs(history));
             Reports.write(common.report, r);
         }
         return 0;

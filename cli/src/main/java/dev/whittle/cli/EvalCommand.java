@@ -7,7 +7,6 @@ import dev.whittle.engine.train.Evaluation;
 import dev.whittle.engine.train.Evaluator;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -38,11 +37,7 @@ final class EvalCommand implements Callable<Integer> {
         int threads = common.begin();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
         DataSplit split = data.open(seed);
-        int[] want = loaded.model().inputShape(), have = split.test().sampleShape();
-        if (!Arrays.equals(want, have)) {
-            throw new BadInputException(modelPath + ": the model takes inputs " + Arrays.toString(want) + " but " + data.name
-                    + " has samples of " + Arrays.toString(have));
-        }
+        ModelStats.checkInputs(modelPath, loaded.model(), data.name, split.test().sampleShape());
         if (loaded.model().outputShape()[0] < split.test().numClasses()) {
             throw new BadInputException(modelPath + ": the model has " + loaded.model().outputShape()[0] + " outputs but "
                     + data.name + " has " + split.test().numClasses() + " classes");

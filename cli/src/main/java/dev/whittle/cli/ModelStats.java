@@ -47,4 +47,38 @@ final class ModelStats {
         m.put("nonzeros", nonzeroWeights(model));
         return m;
     }
+
+    /** Batch-1 latency and batch-64 throughput under the report names of DESIGN.md. */
+    static void putTiming(Map<String, Object> m, dev.whittle.compress.report.InferenceTiming.Result t) {
+        m.put("latency_us_p50", t.latencyUsP50());
+        m.put("latency_us_p95", t.latencyUsP95());
+        m.put("throughput_per_s", t.throughputPerSecond());
+    }
+
+    /** Per-epoch figures of a training run for a report (test figures only where they were measured). */
+    static java.util.List<Object> epochs(java.util.List<dev.whittle.engine.train.EpochStats> history) {
+        java.util.List<Object> rows = new java.util.ArrayList<>();
+        for (dev.whittle.engine.train.EpochStats e : history) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("epoch", e.epoch());
+            m.put("lr", e.learningRate());
+            m.put("train_loss", e.trainLoss());
+            m.put("train_accuracy", e.trainAccuracy());
+            if (!Double.isNaN(e.testAccuracy())) {
+                m.put("test_loss", e.testLoss());
+                m.put("test_accuracy", e.testAccuracy());
+            }
+            m.put("seconds", e.seconds());
+            rows.add(m);
+        }
+        return rows;
+    }
+
+    /** Refuses a model whose input shape is not the dataset's samples. */
+    static void checkInputs(java.nio.file.Path file, Model model, String data, int[] sampleShape) throws dev.whittle.engine.BadInputException {
+        if (!java.util.Arrays.equals(model.inputShape(), sampleShape)) {
+            throw new dev.whittle.engine.BadInputException(file + ": the model takes inputs " + java.util.Arrays.toString(model.inputShape())
+                    + " but " + data + " has samples of " + java.util.Arrays.toString(sampleShape));
+        }
+    }
 }

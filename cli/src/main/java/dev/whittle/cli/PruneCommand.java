@@ -13,7 +13,6 @@ import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
 import dev.whittle.engine.io.SafeTensorsFile;
 import dev.whittle.engine.nn.Sequential;
-import dev.whittle.engine.train.EpochStats;
 import dev.whittle.engine.train.Evaluation;
 import dev.whittle.engine.train.Evaluator;
 import dev.whittle.kernels.Kernels;
@@ -95,10 +94,7 @@ final class PruneCommand implements Callable<Integer> {
             throw new BadInputException("--method remove-layer:" + config.layer() + ": " + modelPath + " has " + model.layers().size() + " layers");
         }
         DataSplit split = data.open(seed);
-        if (!Arrays.equals(model.inputShape(), split.train().sampleShape())) {
-            throw new BadInputException(modelPath + ": the model takes inputs " + Arrays.toString(model.inputShape()) + " but "
-                    + data.name + " has samples of " + Arrays.toString(split.train().sampleShape()));
-        }
+        ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());
         PrintStream o = System.out;
         o.println("model    " + modelPath + "  (" + model.arch() + ", " + String.format(Locale.ROOT, "%,d", model.parameterCount()) + " parameters)");
         o.println("pruning  " + method + (isMagnitude() ? " to " + sparsity + " sparsity, " + scope + ", " + schedule : isStructured() ? ", " + sparsity + " of the units" : "")
@@ -129,8 +125,8 @@ final class PruneCommand implements Callable<Integer> {
         Map<String, Object> baseline = ModelStats.of(model, before.accuracy(), loaded.fileBytes(), loaded.headerBytes());
         Map<String, Object> fin = ModelStats.of(pruned, after.accuracy(), written.fileBytes(), written.headerBytes());
         if (timing != null) {
-            putTiming(baseline, timing.get(0));
-            putTiming(fin, timing.get(1));
+            ModelStats.putTiming(baseline, timing.get(0));
+            ModelStats.putTiming(fin, timing.get(1));
         }
         double sparsityAfter = PrunableWeights.sparsity(pruned);
         double ratio = (double) loaded.fileBytes() / written.fileBytes();
@@ -182,26 +178,11 @@ final class PruneCommand implements Callable<Integer> {
             }
             r.put("accuracy_drop_points", 100 * (before.accuracy() - after.accuracy()));
             r.put("layers", layers);
-            List<Object> ep = new ArrayList<>();
-            for (EpochStats e : result.epochs()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("epoch", e.epoch());
-                m.put("train_loss", e.trainLoss());
-                m.put("train_accuracy", e.trainAccuracy());
-                m.put("seconds", e.seconds());
-                ep.add(m);
-            }
-            r.put("epochs", ep);
+            r.put("epochs", ModelStats.epochs(result.epochs()));
             if (sens != null) r.put("sensitivity", sens);
             Reports.write(common.report, r);
         }
         return 0;
-    }
-
-    private static void putTiming(Map<String, Object> m, InferenceTiming.Result t) {
-        m.put("latency_us_p50", t.latencyUsP50());
-        m.put("latency_us_p95", t.latencyUsP95());
-        m.put("throughput_per_s", t.throughputPerSecond());
     }
 
     /** Each weighted layer: shape before and after, sparsity, and how the file stores it. */

@@ -8,7 +8,6 @@ import dev.whittle.compress.quantize.Sensitivity;
 import dev.whittle.compress.report.InferenceTiming;
 import dev.whittle.datasets.DataSplit;
 import dev.whittle.engine.BadInputException;
-import dev.whittle.engine.Model;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.nn.Sequential;
@@ -29,13 +28,11 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -124,10 +121,7 @@ final class QuantizeCommand implements Callable<Integer> {
             }
         }
         DataSplit split = data.open(seed);
-        if (!Arrays.equals(model.inputShape(), split.train().sampleShape())) {
-            throw new BadInputException(modelPath + ": the model takes inputs " + Arrays.toString(model.inputShape()) + " but "
-                    + data.name + " has samples of " + Arrays.toString(split.train().sampleShape()));
-        }
+        ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());
         PrintStream o = System.out;
         o.println("model    " + modelPath + "  (" + model.arch() + ")");
         o.println("scheme   " + describe(config) + ", weights by " + method + (foldBn ? ", batch norms folded" : "")
@@ -184,8 +178,8 @@ final class QuantizeCommand implements Callable<Integer> {
         Map<String, Object> baseline = ModelStats.of(model, before.accuracy(), loaded.fileBytes(), loaded.headerBytes());
         Map<String, Object> fin = ModelStats.of(quantized, after.accuracy(), written.fileBytes(), written.headerBytes());
         if (timing != null) {
-            putTiming(baseline, timing.get(0));
-            putTiming(fin, timing.get(1));
+            ModelStats.putTiming(baseline, timing.get(0));
+            ModelStats.putTiming(fin, timing.get(1));
         }
         o.println();
         o.printf("%-22s %14s %14s%n", "", "fp32", "quantized");
@@ -239,26 +233,11 @@ final class QuantizeCommand implements Callable<Integer> {
             r.put("accuracy_drop_points", 100 * (before.accuracy() - after.accuracy()));
             r.put("layers", layers);
             if (qatHistory != null) {
-                List<Object> epochsJson = new ArrayList<>();
-                for (EpochStats e : qatHistory) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("epoch", e.epoch());
-                    m.put("train_loss", e.trainLoss());
-                    m.put("train_accuracy", e.trainAccuracy());
-                    m.put("seconds", e.seconds());
-                    epochsJson.add(m);
-                }
-                r.put("qat_epochs", epochsJson);
+                r.put("qat_epochs", ModelStats.epochs(qatHistory));
             }
             Reports.write(common.report, r);
         }
         return 0;
-    }
-
-    private static void putTiming(Map<String, Object> m, InferenceTiming.Result t) {
-        m.put("latency_us_p50", t.latencyUsP50());
-        m.put("latency_us_p95", t.latencyUsP95());
-        m.put("throughput_per_s", t.throughputPerSecond());
     }
 
     private static List<Object> printLayers(PrintStream o, QuantizedModel q) {

@@ -143,21 +143,9 @@ final class TrainCommand implements Callable<Integer> {
             r.putAll(ModelStats.of(model, eval.accuracy(), fileBytes, headerBytes));
             r.put("test_loss", eval.meanLoss());
             List<Object> secs = new ArrayList<>();
-            List<Object> epochsJson = new ArrayList<>();
-            for (EpochStats s : history) {
-                secs.add(s.seconds());
-                Map<String, Object> e = new LinkedHashMap<>();
-                e.put("epoch", s.epoch());
-                e.put("lr", s.learningRate());
-                e.put("train_loss", s.trainLoss());
-                e.put("train_accuracy", s.trainAccuracy());
-                e.put("test_loss", s.testLoss());
-                e.put("test_accuracy", s.testAccuracy());
-                e.put("seconds", s.seconds());
-                epochsJson.add(e);
-            }
+            for (EpochStats e : history) secs.add(e.seconds());
             r.put("epoch_seconds", secs);
-            r.put("epochs", epochsJson);
+            r.put("epochs", ModelStats.epochs(history));
             r.put("confusion", eval.confusion());
             if (profileJson != null) r.put("profile", profileJson);
             Reports.write(common.report, r);

@@ -13,6 +13,7 @@ import dev.whittle.engine.train.Batch;
 import dev.whittle.engine.train.EpochStats;
 import dev.whittle.engine.train.Evaluation;
 import dev.whittle.engine.train.Evaluator;
+import dev.whittle.engine.train.Trainer;
 import dev.whittle.engine.train.TrainingListener;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,8 +59,8 @@ public final class Distiller {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
         int bs = Math.min(config.batchSize(), n);
-        int used = bs > 1 && n % bs == 1 ? n - 1 : n;
-        int batches = (used + bs - 1) / bs;
+        int used = bs > 1 && n % bs == 1 ? n - 1 : n;   // as Trainer drops a last one-sample batch
+        int batches = Trainer.batchesPerEpoch(n, bs);
         Batch batch = new Batch(train, bs);
         float[] teacherBatch = new float[bs * classes];
         List<EpochStats> history = new ArrayList<>();
@@ -123,9 +124,7 @@ public final class Distiller {
 
     /** Optimizer steps in {@code epochs} epochs over {@code samples} samples (the last one-sample batch dropped). */
     public static long stepsFor(int epochs, int samples, int batchSize) {
-        int bs = Math.min(batchSize, samples);
-        int used = bs > 1 && samples % bs == 1 ? samples - 1 : samples;
-        return (long) epochs * ((used + bs - 1) / bs);
+        return (long) epochs * Trainer.batchesPerEpoch(samples, batchSize);
     }
 
     private static Tensor add(Tensor a, Tensor b) {

@@ -2,7 +2,6 @@ package dev.whittle.compress.prune;
 
 import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Layer;
-import dev.whittle.engine.NamedTensor;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.nn.Activation;
 import dev.whittle.engine.nn.ArchSpec;
@@ -46,7 +45,7 @@ public final class LayerRemoval {
         for (int i = 0, j = 0; i < layers.size(); i++) {
             if (i >= index && i < end) continue;
             Layer from = layers.get(i), to = small.layers().get(j++);
-            if (sameShapes(from, to)) copyState(from, to);
+            if (sameShapes(from, to)) Sequential.copyState(from, to);
         }
         return small;
     }
@@ -56,12 +55,5 @@ public final class LayerRemoval {
         if (x.size() != y.size()) return false;
         for (int k = 0; k < x.size(); k++) if (!java.util.Arrays.equals(x.get(k).value().shape(), y.get(k).value().shape())) return false;
         return true;
-    }
-
-    private static void copyState(Layer from, Layer to) {
-        List<Parameter> a = from.parameters(), b = to.parameters();
-        for (int k = 0; k < a.size(); k++) System.arraycopy(a.get(k).value().data(), 0, b.get(k).value().data(), 0, a.get(k).value().size());
-        List<NamedTensor> x = from.buffers(), y = to.buffers();
-        for (int k = 0; k < x.size(); k++) System.arraycopy(x.get(k).tensor().data(), 0, y.get(k).tensor().data(), 0, x.get(k).tensor().size());
     }
 }

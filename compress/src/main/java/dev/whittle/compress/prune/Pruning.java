@@ -4,7 +4,6 @@ import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Dataset;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Tensor;
-import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.Sequential;
 import dev.whittle.engine.train.Batch;
 import dev.whittle.engine.train.EpochStats;
@@ -55,13 +54,13 @@ public final class Pruning {
                 return new Result(small, epochs, null);
             }
             case NM_2_4 -> {
-                Sequential m = copy(model);
+                Sequential m = model.copy();
                 MagnitudePruning.pruneNofM(m, 2, 4);
                 epochs.addAll(Trainer.fit(m, train, test, tuning, listener));
                 return new Result(m, epochs, null);
             }
             default -> {
-                Sequential m = copy(model);
+                Sequential m = model.copy();
                 switch (config.schedule()) {
                     case ONESHOT -> {
                         MagnitudePruning.prune(m, config.sparsity(), config.scope());
@@ -103,9 +102,7 @@ public final class Pruning {
     /** Fine-tunes while the mask follows {@link GradualSparsitySchedule} from 0 to the target sparsity. */
     private static void gradual(Sequential m, Dataset train, Dataset test, PruneConfig config, TrainConfig tuning,
                                 TrainingListener listener, List<EpochStats> epochs) {
-        int n = train.size(), bs = Math.min(tuning.batchSize(), n);
-        int used = bs > 1 && n % bs == 1 ? n - 1 : n;
-        long steps = (long) config.finetuneEpochs() * ((used + bs - 1) / bs);
+        long steps = (long) config.finetuneEpochs() * Trainer.batchesPerEpoch(train.size(), tuning.batchSize());
         long ramp = Math.max(1, (long) (GRADUAL_RAMP * steps));
         long interval = Math.max(1, ramp / GRADUAL_UPDATES);
         int prunings = (int) Math.max(1, ramp / interval);
@@ -136,22 +133,5 @@ public final class Pruning {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
         return new Batch(train, n).fill(train, order, 0, n).copy();
-    }
-
-    /** A deep copy (same architecture and state, masks included). */
-    public static Sequential copy(Sequential model) throws BadInputException {
-        Sequential c = ArchSpec.build(model.arch(), model.inputShape(), 0L);
-        for (int i = 0; i < model.layers().size(); i++) {
-            var a = model.layers().get(i).parameters();
-            var b = c.layers().get(i).parameters();
-            for (int k = 0; k < a.size(); k++) {
-                System.arraycopy(a.get(k).value().data(), 0, b.get(k).value().data(), 0, a.get(k).value().size());
-                if (a.get(k).mask() != null) b.get(k).setMask(a.get(k).mask());
-            }
-            var x = model.layers().get(i).buffers();
-            var y = c.layers().get(i).buffers();
-            for (int k = 0; k < x.size(); k++) System.arraycopy(x.get(k).tensor().data(), 0, y.get(k).tensor().data(), 0, x.get(k).tensor().size());
-        }
-        return c;
     }
 }

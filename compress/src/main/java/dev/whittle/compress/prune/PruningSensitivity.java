@@ -23,7 +23,7 @@ public final class PruningSensitivity {
         List<PrunableWeights> layers = PrunableWeights.of(model);
         for (int l = 0; l < layers.size(); l++) {
             for (double s : sparsities) {
-                Sequential m = Pruning.copy(model);
+                Sequential m = model.copy();
                 MagnitudePruning.pruneSmallest(List.of(PrunableWeights.of(m).get(l)), s);
                 points.add(new Point(layers.get(l).index(), layers.get(l).layer().spec(), s,
                         Evaluator.evaluate(m, test, 256).accuracy()));

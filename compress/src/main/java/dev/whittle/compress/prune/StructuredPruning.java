@@ -2,15 +2,13 @@ package dev.whittle.compress.prune;
 
 import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Layer;
-import dev.whittle.engine.NamedTensor;
-import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Tensor;
 import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.BatchNorm;
 import dev.whittle.engine.nn.Conv2d;
-import dev.whittle.engine.nn.Flatten;
 import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.nn.WeightedLayer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -136,21 +134,21 @@ public final class StructuredPruning {
         for (int i = 0; i < layers.size(); i++) {
             Layer from = layers.get(i), to = small.layers().get(i);
             if (from instanceof Linear || from instanceof Conv2d) {
-                Tensor w = weight(from);
+                Tensor w = ((WeightedLayer) from).weight().value();
                 int outs = w.dim(0), cols = w.size() / outs;
                 int[] rows = kept.get(i) != null ? kept.get(i) : identity(outs);
                 // unit u of the layer before feeds inputs [u*per, (u+1)*per): its k*k taps, its
                 // h*w pixels through a flatten, or one feature
                 int[] inputs = previous == null ? identity(cols) : expand(previous, cols / previousRows);
-                copyRows(w.data(), cols, rows, inputs, weight(to).data());
-                float[] b = bias(from), nb = bias(to);
+                copyRows(w.data(), cols, rows, inputs, ((WeightedLayer) to).weight().value().data());
+                float[] b = ((WeightedLayer) from).bias().value().data(), nb = ((WeightedLayer) to).bias().value().data();
                 for (int j = 0; j < rows.length; j++) nb[j] = b[rows[j]];
                 previous = kept.get(i);
                 previousRows = outs;
             } else if (from instanceof BatchNorm bn && previous != null) {
                 copyChannels(bn, (BatchNorm) to, previous);
             } else {
-                copyState(from, to);
+                Sequential.copyState(from, to);
             }
         }
         return small;
@@ -181,24 +179,16 @@ public final class StructuredPruning {
         for (int t = 0; t < src.length; t++) for (int j = 0; j < channels.length; j++) dst[t][j] = src[t][channels[j]];
     }
 
-    private static void copyState(Layer from, Layer to) {
-        List<Parameter> a = from.parameters(), b = to.parameters();
-        for (int k = 0; k < a.size(); k++) System.arraycopy(a.get(k).value().data(), 0, b.get(k).value().data(), 0, a.get(k).value().size());
-        List<NamedTensor> x = from.buffers(), y = to.buffers();
-        for (int k = 0; k < x.size(); k++) System.arraycopy(x.get(k).tensor().data(), 0, y.get(k).tensor().data(), 0, x.get(k).tensor().size());
-    }
-
     /** A copy of the model with the removed units' weights, biases and batch-norm affine set to 0. */
     static Sequential masked(Sequential model, Map<Integer, int[]> kept) throws BadInputException {
-        Sequential m = ArchSpec.build(model.arch(), model.inputShape(), 0L);
-        for (int i = 0; i < model.layers().size(); i++) copyState(model.layers().get(i), m.layers().get(i));
+        Sequential m = model.copy();
         for (Map.Entry<Integer, int[]> e : kept.entrySet()) {
             Layer l = m.layers().get(e.getKey());
-            Tensor w = weight(l);
+            Tensor w = ((WeightedLayer) l).weight().value();
             int rows = w.dim(0), cols = w.size() / rows;
             boolean[] keep = new boolean[rows];
             for (int r : e.getValue()) keep[r] = true;
-            float[] b = bias(l);
+            float[] b = ((WeightedLayer) l).bias().value().data();
             for (int r = 0; r < rows; r++) {
                 if (keep[r]) continue;
                 Arrays.fill(w.data(), r * cols, (r + 1) * cols, 0f);
@@ -217,13 +207,5 @@ public final class StructuredPruning {
             }
         }
         return m;
-    }
-
-    static Tensor weight(Layer l) {
-        return l instanceof Linear lin ? lin.weight().value() : ((Conv2d) l).weight().value();
-    }
-
-    static float[] bias(Layer l) {
-        return l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
     }
 }

@@ -2,13 +2,12 @@ package dev.whittle.compress.quantize;
 
 import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Layer;
-import dev.whittle.engine.NamedTensor;
-import dev.whittle.engine.Parameter;
 import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.BatchNorm;
 import dev.whittle.engine.nn.Conv2d;
 import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.nn.WeightedLayer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -48,7 +47,7 @@ public final class BatchNormFolding {
         for (int i = 0; i < layers.size(); i++) {
             if (folds(layers, i)) continue;
             Layer from = layers.get(i), to = folded.layers().get(j++);
-            copyState(from, to);
+            Sequential.copyState(from, to);
             if (i + 1 < layers.size() && folds(layers, i + 1)) foldInto(to, (BatchNorm) layers.get(i + 1));
         }
         return folded;
@@ -59,16 +58,8 @@ public final class BatchNormFolding {
         return i > 0 && layers.get(i) instanceof BatchNorm && (layers.get(i - 1) instanceof Linear || layers.get(i - 1) instanceof Conv2d);
     }
 
-    private static void copyState(Layer from, Layer to) {
-        List<Parameter> a = from.parameters(), b = to.parameters();
-        for (int k = 0; k < a.size(); k++) System.arraycopy(a.get(k).value().data(), 0, b.get(k).value().data(), 0, a.get(k).value().size());
-        List<NamedTensor> x = from.buffers(), y = to.buffers();
-        for (int k = 0; k < x.size(); k++) System.arraycopy(x.get(k).tensor().data(), 0, y.get(k).tensor().data(), 0, x.get(k).tensor().size());
-    }
-
     private static void foldInto(Layer layer, BatchNorm bn) {
-        float[] w = layer instanceof Linear l ? l.weight().value().data() : ((Conv2d) layer).weight().value().data();
-        float[] b = layer instanceof Linear l ? l.bias().value().data() : ((Conv2d) layer).bias().value().data();
+        float[] w = ((WeightedLayer) layer).weight().value().data(), b = ((WeightedLayer) layer).bias().value().data();
         float[] gamma = bn.weight().value().data(), beta = bn.bias().value().data();
         float[] mean = bn.runningMean().data(), var = bn.runningVar().data();
         int channels = b.length, per = w.length / channels;

@@ -8,6 +8,7 @@ import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.MaxPool2d;
 import dev.whittle.engine.nn.ReLU;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.nn.WeightedLayer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -59,14 +60,15 @@ public final class CrossLayerEqualization {
     }
 
     private static boolean weighted(Layer l) {
-        return l instanceof Linear || l instanceof Conv2d;
+        return l instanceof WeightedLayer;
     }
 
     /** One equalization step; returns the largest |log s_i| applied. */
     private static double equalize(Layer first, Layer second) {
-        float[] w1 = weights(first), b1 = bias(first), w2 = weights(second);
+        float[] w1 = ((WeightedLayer) first).weight().value().data(), b1 = ((WeightedLayer) first).bias().value().data();
+        float[] w2 = ((WeightedLayer) second).weight().value().data();
         int channels = b1.length, per1 = w1.length / channels;
-        int outs2 = bias(second).length, in2 = w2.length / outs2;
+        int outs2 = ((WeightedLayer) second).outputChannels(), in2 = w2.length / outs2;
         if (in2 % channels != 0) throw new IllegalArgumentException(second.spec() + " does not take " + channels + " channels");
         int block = in2 / channels;   // inputs of the second layer per channel of the first (k*k, or h*w through a flatten)
         double change = 0;
@@ -89,13 +91,5 @@ public final class CrossLayerEqualization {
         for (var p : first.parameters()) p.touch();
         for (var p : second.parameters()) p.touch();
         return change;
-    }
-
-    private static float[] weights(Layer l) {
-        return l instanceof Linear lin ? lin.weight().value().data() : ((Conv2d) l).weight().value().data();
-    }
-
-    private static float[] bias(Layer l) {
-        return l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
     }
 }

@@ -4,6 +4,7 @@ import dev.whittle.engine.Layer;
 import dev.whittle.engine.NamedTensor;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Tensor;
+import dev.whittle.engine.nn.WeightedLayer;
 import dev.whittle.engine.quant.QuantizedWeights;
 import dev.whittle.kernels.QuantParams;
 import dev.whittle.kernels.QuantParams.Granularity;
@@ -31,7 +32,7 @@ final class FakeQuantWeights implements Layer {
 
     FakeQuantWeights(Layer inner, int bits, Granularity granularity, int groupSize) {
         this.inner = inner;
-        this.weight = PostTrainingQuantizer.weight(inner);
+        this.weight = ((WeightedLayer) inner).weight().value();
         this.rows = weight.dim(0);
         this.cols = weight.size() / rows;
         this.master = new float[weight.size()];
@@ -54,7 +55,7 @@ final class FakeQuantWeights implements Layer {
         if (codes.length < rows * padded) codes = new byte[rows * padded];
         Quantization.quantize(master, 0, rows, cols, p, codes, 0);
         Quantization.dequantize(codes, 0, rows, cols, p, w, 0);
-        inner.parameters().get(0).touch();
+        ((WeightedLayer) inner).weight().touch();
         rounded = true;
         return inner.forward(x, training);
     }
@@ -82,7 +83,7 @@ final class FakeQuantWeights implements Layer {
     void restore() {
         if (!rounded) return;
         System.arraycopy(master, 0, weight.data(), 0, master.length);
-        inner.parameters().get(0).touch();
+        ((WeightedLayer) inner).weight().touch();
         rounded = false;
     }
 

@@ -3,14 +3,12 @@ package dev.whittle.compress.quantize;
 import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Dataset;
 import dev.whittle.engine.Layer;
-import dev.whittle.engine.NamedTensor;
-import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Rng;
 import dev.whittle.engine.Tensor;
-import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.Conv2d;
 import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.nn.WeightedLayer;
 import dev.whittle.engine.quant.ActivationMode;
 import dev.whittle.engine.quant.QuantizedModel;
 import dev.whittle.engine.quant.QuantizedWeights;
@@ -83,7 +81,7 @@ public final class PostTrainingQuantizer {
         try {
             if (config.foldBatchNorm()) m = BatchNormFolding.fold(m);
             if (config.equalize()) {
-                if (m == model) m = copy(model);
+                if (m == model) m = model.copy();
                 CrossLayerEqualization.equalize(m);
             }
         } catch (BadInputException e) {
@@ -92,34 +90,14 @@ public final class PostTrainingQuantizer {
         return m;
     }
 
-    /** A deep copy of a model: the same architecture and state. */
-    public static Sequential copy(Sequential model) throws BadInputException {
-        Sequential c = ArchSpec.build(model.arch(), model.inputShape(), 0L);
-        for (int i = 0; i < model.layers().size(); i++) {
-            List<Parameter> a = model.layers().get(i).parameters(), b = c.layers().get(i).parameters();
-            for (int k = 0; k < a.size(); k++) System.arraycopy(a.get(k).value().data(), 0, b.get(k).value().data(), 0, a.get(k).value().size());
-            List<NamedTensor> x = model.layers().get(i).buffers(), y = c.layers().get(i).buffers();
-            for (int k = 0; k < x.size(); k++) System.arraycopy(x.get(k).tensor().data(), 0, y.get(k).tensor().data(), 0, x.get(k).tensor().size());
-        }
-        return c;
-    }
-
     /** Whether a layer has an integer form. */
     public static boolean quantizable(Layer l) {
-        return l instanceof Linear || l instanceof Conv2d;
-    }
-
-    static Tensor weight(Layer l) {
-        return l instanceof Linear lin ? lin.weight().value() : ((Conv2d) l).weight().value();
-    }
-
-    static float[] bias(Layer l) {
-        return l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
+        return l instanceof WeightedLayer;
     }
 
     /** The layer's weights, {@code [out, in*k*k]}, rounded to nearest as {@code config} says. */
     static QuantizedWeights roundToNearest(Layer l, QuantizationConfig config) {
-        Tensor w = weight(l);
+        Tensor w = ((WeightedLayer) l).weight().value();
         int rows = w.dim(0), cols = w.size() / rows;
         return QuantizedWeights.roundToNearest(w.data(), rows, cols, config.bits(), config.weights(), config.groupSize());
     }
@@ -169,7 +147,7 @@ public final class PostTrainingQuantizer {
             this.observer = observer;
             int features = l instanceof Linear lin ? lin.inFeatures() : ((Conv2d) l).inChannels();
             this.sums = means ? new double[features] : null;
-            int cols = weight(l).size() / weight(l).dim(0);
+            int cols = ((WeightedLayer) l).inputsPerOutput();
             this.hessian = hessian ? new HessianAccumulator(cols) : null;
         }
 
@@ -195,7 +173,7 @@ public final class PostTrainingQuantizer {
         }
 
         QuantizedWeights gptq(Layer l, QuantizationConfig config) {
-            Tensor w = weight(l);
+            Tensor w = ((WeightedLayer) l).weight().value();
             int rows = w.dim(0), cols = w.size() / rows;
             return Gptq.quantize(w.data(), rows, cols, hessian.hessian(), config.bits(), config.weights(), config.groupSize(),
                     0.01, 128);
@@ -203,8 +181,8 @@ public final class PostTrainingQuantizer {
 
         /** {@code b - (W_q - W) E[x]}, E[x] per input feature or channel (a convolution's padding is not counted apart). */
         float[] correctedBias(Layer l, QuantizedWeights q) {
-            Tensor w = weight(l);
-            float[] b = bias(l).clone();
+            Tensor w = ((WeightedLayer) l).weight().value();
+            float[] b = ((WeightedLayer) l).bias().value().data().clone();
             int rows = w.dim(0), cols = w.size() / rows, block = cols / sums.length;
             for (int o = 0; o < rows; o++) {
                 double shift = 0;

@@ -38,12 +38,7 @@ public final class QuantizationAwareTraining {
     public static Result run(Sequential model, Dataset train, Dataset test, QuantizationConfig config, TrainConfig training,
                              TrainingListener listener) {
         // start from the post-training result: its prepared (folded, equalized) copy and its ranges
-        Sequential base;
-        try {
-            base = PostTrainingQuantizer.copy(PostTrainingQuantizer.prepare(model, config));
-        } catch (dev.whittle.engine.BadInputException e) {
-            throw new IllegalStateException(e);
-        }
+        Sequential base = PostTrainingQuantizer.prepare(model, config).copy();
         QuantizedModel start = PostTrainingQuantizer.quantize(base, train, config.withTransforms(false, false, false));
         List<Layer> layers = base.layers(), wrapped = new ArrayList<>();
         Map<Integer, FakeQuantActivations> inputs = new LinkedHashMap<>();

@@ -136,7 +136,7 @@ class PostTrainingQuantizerTest {
         var r = QuantizationAwareTraining.run(mlp, data.train(), null, c,
                 TrainConfig.defaults().withEpochs(1).withLearningRate(1e-4f), dev.whittle.engine.train.TrainingListener.NONE);
         // the integer model computes the fine-tuned weights rounded as the fake quantization rounded them
-        Sequential rounded = PostTrainingQuantizer.copy(r.fineTuned());
+        Sequential rounded = r.fineTuned().copy();
         for (int i : r.quantized().quantizedLayers().keySet()) {
             var lin = (dev.whittle.engine.nn.Linear) rounded.layers().get(i);
             var q = PostTrainingQuantizer.roundToNearest(lin, c);

@@ -7,9 +7,9 @@ import dev.whittle.engine.Parameter;
 import dev.whittle.engine.nn.Conv2d;
 import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.nn.WeightedLayer;
 import dev.whittle.engine.quant.ActivationMode;
 import dev.whittle.engine.quant.QuantizedConv2d;
-import dev.whittle.engine.quant.QuantizedLayer;
 import dev.whittle.engine.quant.QuantizedLinear;
 import dev.whittle.engine.quant.QuantizedModel;
 import dev.whittle.engine.quant.QuantizedWeights;
@@ -201,18 +201,9 @@ final class QuantizedModelFile {
         if (acts == null) throw new BadInputException(where + ": \"activations\" is " + spec.get("activations") + ", expected int8, fp32 or int8-dynamic");
         Granularity g = spec.get("weights") instanceof String s ? granularityOf(s) : null;
         if (g == null) throw new BadInputException(where + ": \"weights\" is " + spec.get("weights") + ", expected per-tensor, per-channel or per-group");
-        int rows, cols;
-        int[] floatShape;
-        if (l instanceof Linear lin) {
-            rows = lin.outFeatures();
-            cols = lin.inFeatures();
-            floatShape = lin.weight().value().shape();
-        } else {
-            Conv2d c = (Conv2d) l;
-            rows = c.outChannels();
-            cols = c.inChannels() * c.kernelSize() * c.kernelSize();
-            floatShape = c.weight().value().shape();
-        }
+        WeightedLayer wl = (WeightedLayer) l;
+        int rows = wl.outputChannels(), cols = wl.inputsPerOutput();
+        int[] floatShape = wl.weight().value().shape();
         String wName = i + ".weight", sName = i + ".weight_scale";
         TensorEntry se = require(file, st, sName, used);
         String sparseFormat = sparse.get(wName);
@@ -257,7 +248,7 @@ final class QuantizedModelFile {
         } catch (IllegalArgumentException e) {
             throw new BadInputException(file + ": tensor '" + wName + "': " + e.getMessage(), e);
         }
-        float[] bias = l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
+        float[] bias = ((WeightedLayer) l).bias().value().data();
         copyFloats(file, st, i + ".bias", bias, new int[] {rows}, used);
         QuantParams input = null;
         if (acts == ActivationMode.INT8) {

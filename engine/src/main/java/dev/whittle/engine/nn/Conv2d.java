@@ -1,7 +1,6 @@
 package dev.whittle.engine.nn;
 
 import dev.whittle.engine.Init;
-import dev.whittle.engine.Layer;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Rng;
 import dev.whittle.engine.Tensor;
@@ -33,7 +32,7 @@ import java.util.List;
  * reused across steps. The weight gradient is summed per fixed group of samples and the groups are
  * added in order, so it is bit-identical whatever the thread count.
  */
-public final class Conv2d implements Layer {
+public final class Conv2d implements WeightedLayer {
 
     private static final FloatKernels K = Kernels.fp32();
     /**
@@ -120,10 +119,12 @@ public final class Conv2d implements Layer {
         return pad;
     }
 
+    @Override
     public Parameter weight() {
         return weight;
     }
 
+    @Override
     public Parameter bias() {
         return bias;
     }

@@ -1,7 +1,6 @@
 package dev.whittle.engine.nn;
 
 import dev.whittle.engine.Init;
-import dev.whittle.engine.Layer;
 import dev.whittle.engine.Parameter;
 import dev.whittle.engine.Rng;
 import dev.whittle.engine.Tensor;
@@ -12,7 +11,7 @@ import dev.whittle.kernels.SparseKernels;
 import java.util.List;
 
 /** A fully connected layer, {@code y = x W^T + b}, with W stored {@code [out, in]} as in PyTorch. */
-public final class Linear implements Layer {
+public final class Linear implements WeightedLayer {
 
     private static final FloatKernels K = Kernels.fp32();
     private static final SparseKernels SPARSE = Kernels.sparse();
@@ -44,10 +43,12 @@ public final class Linear implements Layer {
         return out;
     }
 
+    @Override
     public Parameter weight() {
         return weight;
     }
 
+    @Override
     public Parameter bias() {
         return bias;
     }
@@ -68,12 +69,22 @@ public final class Linear implements Layer {
 
     /** How an inference pass of {@code batch} samples runs this layer: "sparse" or "dense", and why. */
     public String executionAt(int batch) {
-        refreshSparse();
-        double limit = batch == 1 ? SparseKernels.BREAK_EVEN_DENSITY_GEMV : SparseKernels.BREAK_EVEN_DENSITY_GEMM;
+        double limit = breakEven(batch);
         String op = batch == 1 ? "batch 1" : "batched";
-        return density < limit
+        return runsSparse(batch)
                 ? String.format(java.util.Locale.ROOT, "sparse %s (density %.3f < %.2f)", op, density, limit)
                 : String.format(java.util.Locale.ROOT, "dense %s (density %.3f >= %.2f)", op, density, limit);
+    }
+
+    /** The density below which a pass of {@code batch} samples is faster on the sparse kernels. */
+    private static double breakEven(int batch) {
+        return batch == 1 ? SparseKernels.BREAK_EVEN_DENSITY_GEMV : SparseKernels.BREAK_EVEN_DENSITY_GEMM;
+    }
+
+    /** Whether an inference pass of {@code batch} samples runs on the sparse kernels (the CSR is then current). */
+    private boolean runsSparse(int batch) {
+        refreshSparse();
+        return sparse != null && density < breakEven(batch);
     }
 
     private void refreshSparse() {
@@ -93,8 +104,7 @@ public final class Linear implements Layer {
         input = x;
         output = Buffers.ensure(output, batch, out);
         if (!training) {
-            refreshSparse();
-            if (sparse != null && density < (batch == 1 ? SparseKernels.BREAK_EVEN_DENSITY_GEMV : SparseKernels.BREAK_EVEN_DENSITY_GEMM)) {
+            if (runsSparse(batch)) {
                 // a pruned weight below the measured break-even: the CSR kernels
                 SPARSE.spmmNT(batch, x.data(), 0, sparse, bias.value().data(), false, output.data(), 0);
                 return output;

@@ -127,6 +127,32 @@ public final class Sequential implements Model {
         return state;
     }
 
+    /**
+     * A deep copy: the same architecture, parameters (with their pruning masks) and buffers, sharing
+     * nothing with this model.
+     */
+    public Sequential copy() {
+        Sequential c;
+        try {
+            c = ArchSpec.build(arch, inputShape, 0L);
+        } catch (dev.whittle.engine.BadInputException e) {
+            throw new IllegalStateException("a model's own architecture did not rebuild: " + e.getMessage(), e);
+        }
+        for (int i = 0; i < layers.size(); i++) copyState(layers.get(i), c.layers.get(i));
+        return c;
+    }
+
+    /** Copies parameters (values and masks) and buffers between two layers of the same kind and shapes. */
+    public static void copyState(Layer from, Layer to) {
+        List<Parameter> a = from.parameters(), b = to.parameters();
+        for (int k = 0; k < a.size(); k++) {
+            System.arraycopy(a.get(k).value().data(), 0, b.get(k).value().data(), 0, a.get(k).value().size());
+            b.get(k).setMask(a.get(k).mask());
+        }
+        List<NamedTensor> x = from.buffers(), y = to.buffers();
+        for (int k = 0; k < x.size(); k++) System.arraycopy(x.get(k).tensor().data(), 0, y.get(k).tensor().data(), 0, x.get(k).tensor().size());
+    }
+
     /** The number of trainable scalars. */
     @Override
     public long parameterCount() {

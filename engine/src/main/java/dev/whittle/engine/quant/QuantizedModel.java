@@ -13,6 +13,7 @@ import dev.whittle.engine.nn.Linear;
 import dev.whittle.engine.nn.MaxPool2d;
 import dev.whittle.engine.nn.ReLU;
 import dev.whittle.engine.nn.Sequential;
+import dev.whittle.engine.nn.WeightedLayer;
 import dev.whittle.kernels.QuantParams;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -115,7 +116,7 @@ public final class QuantizedModel implements Model {
             QuantParams output = nextInt8Input(layers, plans, relu ? i + 2 : i + 1);
             if (plan.activations() != ActivationMode.INT8) output = null;
             float[] bias = plan.bias() != null ? plan.bias()
-                    : l instanceof Linear lin ? lin.bias().value().data() : ((Conv2d) l).bias().value().data();
+                    : ((WeightedLayer) l).bias().value().data();
             QuantizedLayer q;
             if (l instanceof Linear) {
                 q = new QuantizedLinear(plan.weights(), bias, plan.activations(), plan.input(), output, relu);
@@ -166,15 +167,7 @@ public final class QuantizedModel implements Model {
     }
 
     private static void checkWeightShape(Layer l, QuantizedWeights w) {
-        int rows, cols;
-        if (l instanceof Linear lin) {
-            rows = lin.outFeatures();
-            cols = lin.inFeatures();
-        } else {
-            Conv2d c = (Conv2d) l;
-            rows = c.outChannels();
-            cols = c.inChannels() * c.kernelSize() * c.kernelSize();
-        }
+        int rows = ((WeightedLayer) l).outputChannels(), cols = ((WeightedLayer) l).inputsPerOutput();
         if (w.rows() != rows || w.cols() != cols) {
             throw new IllegalArgumentException(l.spec() + " needs weights [" + rows + ", " + cols + "], got ["
                     + w.rows() + ", " + w.cols() + "]");

@@ -31,6 +31,16 @@ public final class Trainer {
         };
     }
 
+    /**
+     * Optimizer steps in one epoch over {@code samples} samples: batches of {@code batchSize}, a last
+     * batch of one sample dropped (batch norm cannot take statistics from a single value, as in PyTorch).
+     */
+    public static int batchesPerEpoch(int samples, int batchSize) {
+        int bs = Math.min(batchSize, samples);
+        int used = bs > 1 && samples % bs == 1 ? samples - 1 : samples;
+        return (used + bs - 1) / bs;
+    }
+
     /** Trains {@code model} in place; evaluates on {@code test} after every epoch (if not null). */
     public static List<EpochStats> fit(Sequential model, Dataset train, Dataset test, TrainConfig config,
                                        TrainingListener listener) {
@@ -46,7 +56,7 @@ public final class Trainer {
         Batch batch = new Batch(train, bs);
         SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy();
         int classes = model.outputShape()[0];
-        int batches = (used + bs - 1) / bs;
+        int batches = batchesPerEpoch(n, bs);
         Profile profile = model.profile();
         List<EpochStats> history = new ArrayList<>();
         for (int epoch = 0; epoch < config.epochs(); epoch++) {
