@@ -6,11 +6,14 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code whittle} command: one subcommand per job; exit 0 on success, 2 on bad input, 1 on an internal failure. */
-@Command(name = "whittle", mixinStandardHelpOptions = true, version = "whittle 0.1.0",
+@Command(name = "whittle", mixinStandardHelpOptions = true, version = "whittle " + Main.VERSION,
         description = "Make neural networks smaller while they keep what they know.",
-        subcommands = {TrainCommand.class, EvalCommand.class, InspectCommand.class, DistillCommand.class, PruneCommand.class, QuantizeCommand.class, CoresetCommand.class, DemoCommand.class, BenchCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, InspectCommand.class, DistillCommand.class, PruneCommand.class, QuantizeCommand.class, CoresetCommand.class, CompressCommand.class, DemoCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+
+    /** The version manifests and {@code --version} report. */
+    static final String VERSION = "0.1.0";
 
     static final int BAD_INPUT = 2;
     static final int INTERNAL = 1;

@@ -42,12 +42,17 @@ final class Progress implements TrainingListener {
         err.flush();
     }
 
-    @Override
-    public void onEpoch(EpochStats s) {
+    /** Wipes the bar (before a line is printed over it). */
+    void clear() {
         if (bar) {
             err.print("\r" + " ".repeat(WIDTH + 40) + "\r");
             err.flush();
         }
+    }
+
+    @Override
+    public void onEpoch(EpochStats s) {
+        clear();
         out.printf(Locale.ROOT, "%-7s %10.2e %10.4f %9.2f%% %9.2f%% %9.2f%n", s.epoch() + "/" + epochs, s.learningRate(),
                 s.trainLoss(), 100 * s.trainAccuracy(), 100 * s.testAccuracy(), s.seconds());
         out.flush();

@@ -15,14 +15,18 @@ final class Reports {
     private Reports() {}
 
     static void write(Path file, Map<String, Object> report) throws IOException {
+        writeText(file, Json.writePretty(report) + "\n");
+    }
+
+    /** Writes {@code text} to {@code file} atomically. */
+    static void writeText(Path file, String text) throws IOException {
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
         // not Files.createTempFile: its owner-only permissions would carry over to the report
         Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + Long.toHexString(System.nanoTime()));
         try {
-            Files.writeString(tmp, Json.writePretty(report) + "\n", StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

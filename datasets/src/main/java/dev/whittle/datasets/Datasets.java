@@ -91,6 +91,44 @@ public final class Datasets {
     }
 
     /**
+     * The SHA-256 of each file dataset {@code name} is read from (the embedded resources for
+     * {@code mnist-10k}), keyed by where it was found: what a reproducibility manifest records.
+     */
+    public static java.util.Map<String, String> sourceDigests(String name, Path dataDir) throws BadInputException {
+        java.util.Map<String, String> d = new java.util.LinkedHashMap<>();
+        List<Path> files = new ArrayList<>();
+        if (name.equals("mnist-10k")) {
+            for (String r : List.of("mnist-10k/images-idx3-ubyte.gz", "mnist-10k/labels-idx1-ubyte.gz")) {
+                try (InputStream in = resource(r)) {
+                    d.put(r + " (embedded)", Sha256.hex(in));
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException("the embedded " + r + " could not be read: " + e.getMessage(), e);
+                }
+            }
+            return d;
+        }
+        if (name.startsWith("csv:")) {
+            files.add(pathAfterPrefix(name, "csv:", "a file"));
+        } else {
+            IdxFolder f = switch (name) {
+                case "fashion-mnist" -> locate(name, searchRoots(dataDir, System.getenv(DATA_ENV), "fashion-mnist", SYSTEM_FASHION_MNIST), "");
+                case "mnist" -> locate(name, searchRoots(dataDir, System.getenv(DATA_ENV), "mnist", null), "");
+                default -> IdxFolder.find(pathAfterPrefix(name, "idx:", "a folder"))
+                        .orElseThrow(() -> new BadInputException(name + ": no IDX files there"));
+            };
+            files.addAll(List.of(f.trainImages(), f.trainLabels(), f.testImages(), f.testLabels()));
+        }
+        for (Path p : files) {
+            try (InputStream in = java.nio.file.Files.newInputStream(p)) {
+                d.put(p.toString(), Sha256.hex(in));
+            } catch (java.io.IOException e) {
+                throw new BadInputException(p + ": cannot be read: " + e.getMessage(), e);
+            }
+        }
+        return d;
+    }
+
+    /**
      * The normalisation of an image split returned by {@link #open}, as {@code {mean, std}} of
      * pixels scaled to [0, 1] (a pixel byte {@code v} becomes {@code (v / 255 - mean) / std}), so
      * that normalised or synthetic images can be turned back into bytes; empty for a table or a

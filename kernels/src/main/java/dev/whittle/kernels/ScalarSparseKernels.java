@@ -45,4 +45,20 @@ public final class ScalarSparseKernels implements SparseKernels {
         for (; p < end; p++) s = Math.fma(val[p], x[xOff + col[p]], s);
         return s;
     }
+
+    @Override
+    public void conv2dSparse(SparseFilters f, float[] padded, float[] y, int yOff) {
+        f.check(padded, y, yOff);
+        for (int o = 0; o < f.outC; o++) {
+            for (int oy = 0; oy < f.outH; oy++) {
+                for (int ox = 0; ox < f.outW; ox++) {
+                    float s = 0f;
+                    for (int t = f.filterPointers[o]; t < f.filterPointers[o + 1]; t++) {
+                        s = Math.fma(f.values[t], padded[f.offsets[t] + oy * f.paddedWidth + ox], s);
+                    }
+                    y[yOff + (o * f.outH + oy) * f.outW + ox] = s;
+                }
+            }
+        }
+    }
 }

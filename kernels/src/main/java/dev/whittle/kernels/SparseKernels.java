@@ -75,4 +75,20 @@ public interface SparseKernels {
      * {@code x} and {@code y} must not overlap.
      */
     void spmmNT(int m, float[] x, int xOff, CsrMatrix a, float[] bias, boolean relu, float[] y, int yOff);
+
+    /**
+     * Below this density a stride-1 convolution at batch 1 runs on its nonzero taps
+     * ({@link #conv2dSparse}) rather than the dense direct convolution. Measured 2026-11-28 on
+     * LeNet-5's convolutions (see {@code SparseKernelBenchmark.conv}); the constant takes the low end.
+     */
+    double BREAK_EVEN_DENSITY_CONV = 0.5;
+
+    /**
+     * {@code y[outC, outH, outW]} = the stride-1 convolution of {@code padded} (an input copied in by
+     * {@link SparseFilters#fillPadded}) with the filters' nonzero taps, no bias. Each output element
+     * is {@code s = fma(v_t, x_t, s)} from {@code s = 0} over its filter's taps in order: exact
+     * whenever the operands are integers whose partial sums stay below 2^24, so a convolution of
+     * int8 values gives the dense convolution's sums bit for bit.
+     */
+    void conv2dSparse(SparseFilters f, float[] padded, float[] y, int yOff);
 }

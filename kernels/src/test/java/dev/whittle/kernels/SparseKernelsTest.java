@@ -234,4 +234,44 @@ class SparseKernelsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
         if (!e.getMessage().contains(fragment)) throw new AssertionError("message '" + e.getMessage() + "' lacks '" + fragment + "'");
     }
+
+    @Test
+    void sparseConvolutionVectorMatchesTwinAndDenseIntegerSumsExactly() {
+        SplittableRandom r = new SplittableRandom(11);
+        FloatKernels dense = new ScalarFloatKernels();
+        // {outC, inC, height, width, kernel, pad}: LeNet-5's two, and awkward widths around 8 lanes
+        int[][] shapes = {{6, 1, 28, 28, 5, 2}, {16, 6, 14, 14, 5, 0}, {3, 2, 7, 9, 3, 1}, {1, 1, 1, 1, 1, 0}, {5, 3, 17, 17, 3, 1},
+                {2, 4, 5, 33, 5, 2}, {4, 2, 6, 6, 5, 0}};
+        for (int[] sh : shapes) {
+            int outC = sh[0], inC = sh[1], h = sh[2], w = sh[3], k = sh[4], pad = sh[5];
+            for (double density : DENSITIES) {
+                // int8 weights and centred int8 inputs as floats: every sum is an exact integer
+                float[] weights = new float[outC * inC * k * k];
+                for (int i = 0; i < weights.length; i++) if (r.nextDouble() < density) weights[i] = r.nextInt(-127, 128);
+                float[] x = new float[inC * h * w];
+                for (int i = 0; i < x.length; i++) x[i] = r.nextInt(-255, 256);
+                SparseFilters f = SparseFilters.of(weights, outC, inC, h, w, k, pad);
+                float[] padded = new float[f.paddedLength()];
+                f.fillPadded(x, 0, padded);
+                int n = outC * f.outputHeight() * f.outputWidth();
+                float[] a = new float[n + 3], b = new float[n + 3], expected = new float[n];
+                scalar.conv2dSparse(f, padded, a, 3);
+                vector.conv2dSparse(f, padded, b, 3);
+                String what = java.util.Arrays.toString(sh) + " density " + density;
+                assertBits(a, b, what);
+                dense.conv2dDirect(x, 0, inC, h, w, weights, new float[outC], outC, k, pad, expected, 0);
+                assertArrayEquals(expected, java.util.Arrays.copyOfRange(b, 3, n + 3), what);
+            }
+        }
+    }
+
+    @Test
+    void sparseFiltersRefuseBadShapesAndValues() {
+        assertThrows(IllegalArgumentException.class, () -> SparseFilters.of(new float[10], 1, 1, 3, 3, 3, 0));
+        assertThrows(IllegalArgumentException.class, () -> SparseFilters.of(new float[9], 1, 1, 2, 2, 3, 0));
+        assertThrows(IllegalArgumentException.class, () -> SparseFilters.of(new float[] {Float.NaN}, 1, 1, 2, 2, 1, 0));
+        SparseFilters f = SparseFilters.of(new float[9], 1, 1, 3, 3, 3, 0);
+        assertEquals(0, f.nnz());
+        assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparse(f, new float[1], new float[1], 0));
+    }
 }

@@ -6,6 +6,8 @@ import dev.whittle.kernels.Kernels;
 import dev.whittle.kernels.QuantKernels;
 import dev.whittle.kernels.QuantParams;
 import dev.whittle.kernels.QuantRange;
+import dev.whittle.kernels.SparseFilters;
+import dev.whittle.kernels.SparseKernels;
 import java.util.Arrays;
 
 /**
@@ -24,7 +26,9 @@ import java.util.Arrays;
  * <p><b>Small convolutions (int8 activations, {@code in*k*k <= 512}).</b> The integer sums run on
  * FP32 kernels over exact integers, the way {@link dev.whittle.kernels.Int8Kernels} runs its
  * many-row products: the input, centred on its zero point ({@code q - z} in [-255, 255]), goes
- * through the direct convolution (up to 16 filters, stride 1, as FP32 Conv2d chooses) or im2col and
+ * through the sparse convolution over the nonzero taps (stride 1, pruned below
+ * {@link SparseKernels#BREAK_EVEN_DENSITY_CONV}), the direct convolution (up to 16 filters, stride 1,
+ * as FP32 Conv2d chooses) or im2col and
  * the GEMM, padded with 0 (the real 0), the weights are widened per call, and every partial sum of at most
  * 512 products of magnitude at most 255 * 127 stays below 2^24, so no FMA rounds. The output is
  * then rescaled per channel and requantized in float (as XNNPACK's FP32 requantization does):
@@ -48,6 +52,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private static final int DIRECT_MAX_OUT = 16;
     private static final FloatKernels FP32 = Kernels.fp32();
     private static final QuantKernels QUANT = Kernels.quant();
+    private static final SparseKernels SPARSE = Kernels.sparse();
 
     private final int inC, height, width;
     private final int outC, kernel, stride, pad;
@@ -68,7 +73,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private float[] centred = new float[0];
     private float[] columns = new float[0];
     private float[] sums = new float[0];
-    private float[] widened = new float[0];
+    /** The int8 weights as floats, {@code [outC, patch]}. */
+    private final float[] widened;
+    /** The nonzero taps, when pruned enough that the sparse convolution pays; else null. */
+    private final SparseFilters sparse;
+    private float[] padded = new float[0];
     private float[] real = new float[0];
     private final float[] zeros;
 
@@ -103,6 +112,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
         this.rescale = new float[outC];
         this.zeros = new float[outC];
         if (floatExact) for (int o = 0; o < outC; o++) rescale[o] = product.inputScale * weights.rowScale(o);
+        this.widened = floatExact ? new float[outC * patch] : null;
+        if (floatExact) QUANT.dequantize(weightValues, 0, outC * patch, 1f, 0, QuantRange.INT8, widened, 0);
+        // the taps' sums are exact integers either way, so the sparse and dense paths give the same bits
+        boolean pruned = floatExact && stride == 1 && weights.nonzeros() < SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
+        this.sparse = pruned ? SparseFilters.of(widened, outC, inC, height, width, kernel, pad) : null;
     }
 
     @Override
@@ -146,21 +160,31 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (columns.length < patch * plane) columns = new float[patch * plane];
         if (sums.length < outSize) sums = new float[outSize];
         if (real.length < plane) real = new float[plane];
-        if (widened.length < outC * patch) widened = new float[outC * patch];
-        QUANT.dequantize(weightValues, 0, outC * patch, 1f, 0, QuantRange.INT8, widened, 0);
+        if (sparse != null && padded.length < sparse.paddedLength()) padded = new float[sparse.paddedLength()];
         byte[] in = x.bytes();
         int zx = product.inputZeroPoint;
         boolean int8Out = product.int8Output(), relu = product.relu;
         boolean direct = stride == 1 && outC <= DIRECT_MAX_OUT;
         for (int s = 0; s < batch; s++) {
-            // q - z as floats; the zero padding (added by either lowering) is then the real 0
-            QUANT.dequantize(in, s * inSize, inSize, 1f, zx, QuantRange.INT8, centred, 0);
-            if (direct) {
-                // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
-                FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
+            if (sparse != null) {
+                // pruned: q - z as floats into the zero-bordered plane (its border is the real 0), then the nonzero taps
+                for (int c = 0; c < inC; c++) {
+                    for (int r = 0; r < height; r++) {
+                        QUANT.dequantize(in, s * inSize + (c * height + r) * width, width, 1f, zx, QuantRange.INT8, padded,
+                                sparse.paddedIndex(c, r, 0));
+                    }
+                }
+                SPARSE.conv2dSparse(sparse, padded, sums, 0);
             } else {
-                Im2col.im2col(centred, 0, inC, height, width, kernel, stride, pad, columns, 0);
-                FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
+                // q - z as floats; the zero padding (added by either lowering) is then the real 0
+                QUANT.dequantize(in, s * inSize, inSize, 1f, zx, QuantRange.INT8, centred, 0);
+                if (direct) {
+                    // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
+                    FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
+                } else {
+                    Im2col.im2col(centred, 0, inC, height, width, kernel, stride, pad, columns, 0);
+                    FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
+                }
             }
             for (int o = 0; o < outC; o++) {
                 float[] dst = int8Out ? real : y.floats();

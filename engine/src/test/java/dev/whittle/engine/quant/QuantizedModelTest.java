@@ -86,6 +86,23 @@ class QuantizedModelTest {
     }
 
     @Test
+    void prunedConvolutionsRunOnTheSparseKernelAndMatchTheIntegerTwin() throws BadInputException {
+        Sequential model = floatModel(CONV_NET, INPUT, 21);
+        // prune both convolutions below the sparse break-even, in a pattern that empties whole filters too
+        for (Layer l : model.layers()) {
+            if (!(l instanceof Conv2d c)) continue;
+            float[] w = c.weight().value().data();
+            for (int i = 0; i < w.length; i++) if (i % 3 != 0 || i < w.length / 4) w[i] = 0f;
+        }
+        Map<Integer, QuantizedModel.LayerPlan> plans = w8a8Plans(model, batch(16, INPUT, 22), Granularity.PER_CHANNEL);
+        QuantizedModel q = QuantizedModel.build(model, plans);
+        for (int n : new int[] {1, 4}) {
+            Tensor x = batch(n, INPUT, 23 + n);
+            assertArrayEquals(integerTwin(model, plans, x), q.predict(x).data(), "batch " + n);
+        }
+    }
+
+    @Test
     void aConvolutionTooDeepForExactFloatSumsRunsOnTheInt8GemmAndMatchesTheTwin() throws BadInputException {
         int[] input = {60, 5, 5};   // 60 * 3 * 3 = 540 inputs per output: past EXACT_FLOAT_K
         Sequential model = floatModel("conv(3,3,pad=1) relu flatten linear(4)", input, 14);

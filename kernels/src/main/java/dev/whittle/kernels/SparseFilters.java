@@ -1,0 +1,138 @@
+package dev.whittle.kernels;
+
+/**
+ * Pruned convolution filters laid out for {@link SparseKernels#conv2dSparse}: a stride-1
+ * convolution of an input {@code [inC, H, W]} with {@code outC} square filters of size {@code k}
+ * and zero padding {@code pad}, keeping only the nonzero taps.
+ *
+ * <p>Each nonzero tap {@code w[o][c][ky][kx]} becomes a value and an offset into the input copied
+ * into a zero-bordered plane, so that for output row {@code oy} the tap multiplies the contiguous
+ * run {@code padded[offset + oy * paddedWidth + ox]}, {@code ox = 0 .. outW-1}:
+ *
+ * <pre>
+ *   padded  [inC][paddedHeight][paddedWidth]      input at (pad, pad), zeros around it
+ *   offset  = (c * paddedHeight + ky) * paddedWidth + kx
+ *   paddedWidth = max(W + 2 pad, roundUp(outW, 8) + k - 1)   so whole 8-lane loads stay inside
+ * </pre>
+ *
+ * Taps are kept per filter in the order (c, ky, kx), the order of the dense weight.
+ */
+public final class SparseFilters {
+
+    final int outC, inC, height, width, kernel, pad, outH, outW, paddedHeight, paddedWidth;
+    final int[] filterPointers;
+    final int[] offsets;
+    final float[] values;
+
+    private SparseFilters(int outC, int inC, int height, int width, int kernel, int pad, int[] filterPointers, int[] offsets,
+                          float[] values) {
+        this.outC = outC;
+        this.inC = inC;
+        this.height = height;
+        this.width = width;
+        this.kernel = kernel;
+        this.pad = pad;
+        this.outH = height + 2 * pad - kernel + 1;
+        this.outW = width + 2 * pad - kernel + 1;
+        this.paddedHeight = height + 2 * pad;
+        this.paddedWidth = paddedWidth(width, kernel, pad);
+        this.filterPointers = filterPointers;
+        this.offsets = offsets;
+        this.values = values;
+    }
+
+    private static int paddedWidth(int width, int kernel, int pad) {
+        int outW = width + 2 * pad - kernel + 1;
+        return Math.max(width + 2 * pad, (outW + 7) / 8 * 8 + kernel - 1);
+    }
+
+    /**
+     * The nonzero taps of {@code weights [outC, inC, k, k]} (row-major, from offset 0) for inputs
+     * {@code [inC, height, width]}.
+     *
+     * @throws IllegalArgumentException on a bad shape, an output smaller than one pixel, or a weight that is not finite
+     */
+    public static SparseFilters of(float[] weights, int outC, int inC, int height, int width, int kernel, int pad) {
+        if (outC < 1 || inC < 1 || height < 1 || width < 1 || kernel < 1 || pad < 0) {
+            throw new IllegalArgumentException("bad convolution: out " + outC + ", in " + inC + ", " + height + "x" + width
+                    + ", kernel " + kernel + ", pad " + pad);
+        }
+        if (height + 2 * pad < kernel || width + 2 * pad < kernel) {
+            throw new IllegalArgumentException("a " + kernel + "x" + kernel + " kernel does not fit a padded " + height + "x" + width + " input");
+        }
+        int patch = inC * kernel * kernel;
+        if ((long) outC * patch != weights.length) {
+            throw new IllegalArgumentException("weights hold " + weights.length + " values, expected " + outC + " x " + patch);
+        }
+        int nnz = 0;
+        for (float v : weights) {
+            if (!Float.isFinite(v)) throw new IllegalArgumentException("a weight is " + v + ", not finite");
+            if (v != 0f) nnz++;
+        }
+        int ph = height + 2 * pad, pw = paddedWidth(width, kernel, pad);
+        int[] pointers = new int[outC + 1], offsets = new int[nnz];
+        float[] values = new float[nnz];
+        int t = 0;
+        for (int o = 0; o < outC; o++) {
+            for (int c = 0; c < inC; c++) {
+                for (int ky = 0; ky < kernel; ky++) {
+                    for (int kx = 0; kx < kernel; kx++) {
+                        float v = weights[((o * inC + c) * kernel + ky) * kernel + kx];
+                        if (v == 0f) continue;
+                        offsets[t] = (c * ph + ky) * pw + kx;
+                        values[t++] = v;
+                    }
+                }
+            }
+            pointers[o + 1] = t;
+        }
+        return new SparseFilters(outC, inC, height, width, kernel, pad, pointers, offsets, values);
+    }
+
+    /** Floats the zero-bordered input copy needs (the caller's scratch, zeroed once). */
+    public int paddedLength() {
+        return inC * paddedHeight * paddedWidth;
+    }
+
+    /** Copies one input {@code [inC, H, W]} at {@code x[xOff]} into the interior of {@code padded} (its borders stay as they are: zero). */
+    public void fillPadded(float[] x, int xOff, float[] padded) {
+        for (int c = 0; c < inC; c++) {
+            for (int y = 0; y < height; y++) {
+                System.arraycopy(x, xOff + (c * height + y) * width, padded, (c * paddedHeight + y + pad) * paddedWidth + pad, width);
+            }
+        }
+    }
+
+    /** Where input value {@code [c][y][x]} goes in the padded copy. */
+    public int paddedIndex(int c, int y, int x) {
+        return (c * paddedHeight + y + pad) * paddedWidth + x + pad;
+    }
+
+    public int outputChannels() {
+        return outC;
+    }
+
+    public int outputHeight() {
+        return outH;
+    }
+
+    public int outputWidth() {
+        return outW;
+    }
+
+    public int nnz() {
+        return values.length;
+    }
+
+    /** Nonzero taps over all taps. */
+    public double density() {
+        return (double) values.length / ((long) outC * inC * kernel * kernel);
+    }
+
+    void check(float[] padded, float[] y, int yOff) {
+        if (padded.length < paddedLength()) throw new IllegalArgumentException("padded scratch holds " + padded.length + " floats, needs " + paddedLength());
+        if (yOff < 0 || (long) yOff + (long) outC * outH * outW > y.length) {
+            throw new IllegalArgumentException("output [" + outC + ", " + outH + ", " + outW + "] at " + yOff + " does not fit in " + y.length + " floats");
+        }
+    }
+}
