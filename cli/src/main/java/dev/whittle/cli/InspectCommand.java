@@ -55,8 +55,8 @@ final class InspectCommand implements Callable<Integer> {
         o.println("arch    " + model.arch());
         o.println("input   " + Arrays.toString(model.inputShape()));
         o.println();
-        o.printf("%-3s %-18s %-14s %12s %-4s %-12s %-10s %12s %14s  %s%n", "#", "layer", "output", "params", "bits", "granularity",
-                "dtype", "bytes", "FLOPs", "runs");
+        o.printf("%-3s %-18s %-14s %12s %-4s %-12s %-10s %-8s %12s %14s  %s%n", "#", "layer", "output", "params", "bits", "granularity",
+                "dtype", "stored", "bytes", "FLOPs", "runs");
         List<Object> layersJson = new ArrayList<>();
         long totalBytes = 0;
         for (Row row : rows(model)) {
@@ -69,6 +69,8 @@ final class InspectCommand implements Callable<Integer> {
             }
             totalBytes += bytes;
             String dtype = dtypes.isEmpty() ? "-" : String.join("+", dtypes);
+            // dense, or the sparse layout the file chose for the weight (csr, bitmap, huffman)
+            String stored = row.params() > 0 ? ModelFile.storedFormat(file, row.index() + ".weight") : "-";
             String shape = Arrays.toString(row.outputShape()).replace(" ", "");
             String runs = "";
             if (row.layer() instanceof Linear lin) {
@@ -81,8 +83,8 @@ final class InspectCommand implements Callable<Integer> {
             } else if (row.layer() == null) {
                 runs = "integer kernels";
             }
-            o.printf(Locale.ROOT, "%-3d %-18s %-14s %,12d %-4s %-12s %-10s %,12d %,14d  %s%n", row.index(), row.spec(), shape,
-                    row.params(), row.bits() == 0 ? "-" : Integer.toString(row.bits()), row.granularity(), dtype, bytes, row.flops(), runs);
+            o.printf(Locale.ROOT, "%-3d %-18s %-14s %,12d %-4s %-12s %-10s %-8s %,12d %,14d  %s%n", row.index(), row.spec(), shape,
+                    row.params(), row.bits() == 0 ? "-" : Integer.toString(row.bits()), row.granularity(), dtype, stored, bytes, row.flops(), runs);
             Map<String, Object> lj = new LinkedHashMap<>();
             lj.put("index", row.index());
             lj.put("layer", row.spec());
@@ -94,6 +96,7 @@ final class InspectCommand implements Callable<Integer> {
                 lj.put("activations", row.activations());
             }
             lj.put("dtype", dtype);
+            lj.put("stored", stored);
             lj.put("bytes", bytes);
             lj.put("flops", row.flops());
             if (row.layer() instanceof Linear lin) {
@@ -103,8 +106,8 @@ final class InspectCommand implements Callable<Integer> {
             }
             layersJson.add(lj);
         }
-        o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-4s %-12s %-10s %,12d %,14d%n", "", "total", "", model.parameterCount(), "", "", "",
-                totalBytes, model.flops());
+        o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-4s %-12s %-10s %-8s %,12d %,14d%n", "", "total", "", model.parameterCount(), "", "", "",
+                "", totalBytes, model.flops());
         o.printf(Locale.ROOT, "(a Linear runs on the sparse kernels below density %.2f at batch 1 and %.2f batched: break-evens measured by bench)%n",
                 dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMV, dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMM);
         o.println();

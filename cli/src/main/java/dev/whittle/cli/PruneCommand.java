@@ -195,7 +195,7 @@ final class PruneCommand implements Callable<Integer> {
             PrunableWeights w = b.get(i);
             PrunableWeights v = i < a.size() ? a.get(i) : null;
             String name = w.index() + ".weight";
-            String stored = file.get(name) != null ? "dense" : file.get(name + ".col_idx") != null ? "csr" : "bitmap";
+            String stored = ModelFile.storedFormat(file, name);
             String shapeBefore = v == null ? "-" : Arrays.toString(v.weight().value().shape()).replace(" ", "");
             String shapeAfter = Arrays.toString(w.weight().value().shape()).replace(" ", "");
             o.printf(Locale.ROOT, "%-3d %-16s %-16s %-16s %8.2f%% %-8s%n", w.index(), w.layer().spec(), shapeBefore, shapeAfter,

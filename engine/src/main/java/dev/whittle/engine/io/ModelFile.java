@@ -150,6 +150,19 @@ public final class ModelFile {
         return new Loaded(model, meta, st.fileBytes(), st.headerBytes());
     }
 
+    /**
+     * How weight {@code name} (e.g. {@code "1.weight"}) is stored in {@code file}: {@code dense},
+     * one of the sparse layouts ({@code csr}, {@code bitmap}, {@code huffman}), or {@code -} when
+     * the file does not hold it.
+     */
+    public static String storedFormat(SafeTensorsFile file, String name) {
+        if (file.get(name) != null) return "dense";
+        if (file.get(name + HuffmanStorage.SUFFIX) != null) return HuffmanStorage.FORMAT;
+        if (file.get(name + ".col_idx") != null) return "csr";
+        if (file.get(name + ".bitmap") != null) return "bitmap";
+        return "-";
+    }
+
     static String joinShape(int[] shape) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < shape.length; i++) {

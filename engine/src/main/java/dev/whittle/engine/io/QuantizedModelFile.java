@@ -36,7 +36,9 @@ import java.util.Set;
  *        "layout":"int4-low-nibble-first"}]}
  *
  *   tensors of quantized layer i:
- *     i.weight             I8 [out, in(, k, k)]     INT8 values, the float weight's shape
+ *     i.weight             I8 [out, in(, k, k)]     INT8 values, the float weight's shape; a pruned one
+ *                                                   may instead be CSR or bitmap parts (SparseStorage)
+ *                                                   or one U8 i.weight.huffman (HuffmanStorage)
  *                          U8 [out, ceil(K / 2)]    INT4: two per byte, even column in the low
  *                                                   nibble (a row of odd K ends in a zero nibble)
  *     i.weight_scale       F32 [1] | [out]          INT8: per tensor, per channel
@@ -293,6 +295,12 @@ final class QuantizedModelFile {
             throws BadInputException {
         int n = 1;
         for (int d : shape) n *= d;
+        if (format.equals(HuffmanStorage.FORMAT)) {
+            TensorEntry coded = st.get(name + HuffmanStorage.SUFFIX);
+            if (coded == null) throw new BadInputException(file + ": tensor '" + name + HuffmanStorage.SUFFIX + "' is missing (its sparse weight needs it)");
+            used.add(coded.name());
+            return TensorEntry.ofBytes(name, DType.I8, HuffmanStorage.decode(file, coded, n), shape);
+        }
         float[] v = new float[n];
         SparseStorage.decode(file, st, name, format, shape, v, used);
         byte[] b = new byte[n];

@@ -13,7 +13,9 @@ import java.util.Set;
 
 /**
  * Pruned weights on disk: a weight with enough zeros is stored compressed, in whichever of two
- * layouts is smaller at its density, so the file shrinks with the nonzeros.
+ * layouts is smaller at its density, so the file shrinks with the nonzeros. A quantized INT8
+ * weight may also take a third, {@link HuffmanStorage}'s entropy-coded one tensor
+ * ({@code "format":"huffman"}), when that is smaller still.
  *
  * <pre>
  *   CSR      name.row_ptr  I32 [rows + 1]       row r's nonzeros are entries row_ptr[r] .. row_ptr[r+1]-1
@@ -31,6 +33,7 @@ import java.util.Set;
 final class SparseStorage {
 
     static final String SPARSE_KEY = "whittle.sparse";
+    private static final Set<String> FORMATS = Set.of("csr", "bitmap", HuffmanStorage.FORMAT);
 
     private SparseStorage() {}
 
@@ -94,8 +97,9 @@ final class SparseStorage {
     }
 
     /**
-     * The entries that store INT8 values {@code [rows x cols]}: the same two layouts with I8
-     * values (a quantized and pruned weight), when smaller than the dense I8 tensor.
+     * The entries that store INT8 values {@code [rows x cols]} (a quantized and pruned weight): the
+     * same two layouts with I8 values, or one {@link HuffmanStorage} tensor, whichever is smallest
+     * when smaller than the dense I8 tensor. Huffman is taken only when strictly smallest.
      */
     static List<TensorEntry> encodeInt8(String name, byte[] values, int[] shape, Map<String, Object> sparseIndex) {
         int rows = shape[0], n = values.length, cols = n / Math.max(1, rows);
@@ -103,7 +107,16 @@ final class SparseStorage {
         for (byte v : values) if (v != 0) nnz++;
         boolean narrow = cols <= Short.MAX_VALUE;
         long csr = 4L * (rows + 1) + (narrow ? 2L : 4L) * nnz + nnz, bitmap = (n + 7) / 8 + (long) nnz;
-        if (Math.min(csr, bitmap) >= n || shape.length < 2) return List.of(TensorEntry.ofBytes(name, DType.I8, values, shape));
+        if (shape.length < 2) return List.of(TensorEntry.ofBytes(name, DType.I8, values, shape));
+        byte[] huffman = HuffmanStorage.encode(values);
+        if (huffman.length < Math.min(n, Math.min(csr, bitmap))) {
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("format", HuffmanStorage.FORMAT);
+            info.put("shape", shape.clone());
+            sparseIndex.put(name, info);
+            return List.of(TensorEntry.ofBytes(name + HuffmanStorage.SUFFIX, DType.U8, huffman, huffman.length));
+        }
+        if (Math.min(csr, bitmap) >= n) return List.of(TensorEntry.ofBytes(name, DType.I8, values, shape));
         float[] asFloats = new float[n];
         for (int i = 0; i < n; i++) asFloats[i] = values[i];
         Map<String, Object> index = new LinkedHashMap<>();
@@ -145,9 +158,9 @@ final class SparseStorage {
             throw new BadInputException(file + ": " + SPARSE_KEY + " must be an object with a \"tensors\" object");
         }
         for (Map.Entry<?, ?> e : tensors.entrySet()) {
-            if (!(e.getValue() instanceof Map<?, ?> info) || !("csr".equals(info.get("format")) || "bitmap".equals(info.get("format")))) {
+            if (!(e.getValue() instanceof Map<?, ?> info) || !(info.get("format") instanceof String f && FORMATS.contains(f))) {
                 throw new BadInputException(file + ": " + SPARSE_KEY + ": tensor '" + e.getKey() + "' has format "
-                        + (e.getValue() instanceof Map<?, ?> m ? m.get("format") : e.getValue()) + ", expected csr or bitmap");
+                        + (e.getValue() instanceof Map<?, ?> m ? m.get("format") : e.getValue()) + ", expected csr, bitmap or huffman");
             }
             formats.put((String) e.getKey(), (String) info.get("format"));
         }
@@ -160,6 +173,9 @@ final class SparseStorage {
      */
     static boolean[] decode(Path file, SafeTensorsFile st, String name, String format, int[] shape, float[] target, Set<String> used)
             throws BadInputException {
+        if (format.equals(HuffmanStorage.FORMAT)) {
+            throw new BadInputException(file + ": " + SPARSE_KEY + ": tensor '" + name + "' is huffman-coded, which only an INT8 weight of a quantized model can be");
+        }
         int rows = shape[0], n = target.length, cols = n / rows;
         TensorEntry values = part(file, st, name + ".values", used);
         if ((values.dtype() != DType.F32 && values.dtype() != DType.I8) || values.shape().length != 1) {

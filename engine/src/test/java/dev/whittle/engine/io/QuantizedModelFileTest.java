@@ -104,10 +104,36 @@ class QuantizedModelFileTest {
         Path file = dir.resolve("sparse-int8.safetensors");
         ModelFile.save(q, file, Map.of());
         SafeTensorsFile st = SafeTensors.read(file);
-        assertEquals(DType.I8, st.get("4.weight.values").dtype());
+        // evenly spaced nonzeros: the Huffman coding's gaps cost nothing, so it beats CSR and the bitmap
+        assertEquals(DType.U8, st.get("4.weight.huffman").dtype());
         assertTrue(st.get("4.weight") == null);
         Tensor x = batch(4);
-        assertArrayEquals(q.predict(x).data().clone(), ModelFile.load(file).model().predict(x).data());
+        float[] want = q.predict(x).data().clone();
+        assertArrayEquals(want, ModelFile.load(file).model().predict(x).data());
+
+        // the same weight as bitmap parts with I8 values (what files held before Huffman coding) still loads
+        byte[] int8 = ((dev.whittle.engine.quant.QuantizedLinear) q.entries().get(4).quantized()).weights().int8Values();
+        float[] asFloats = new float[int8.length];
+        for (int i = 0; i < int8.length; i++) asFloats[i] = int8[i];
+        Map<String, Object> index = new LinkedHashMap<>();
+        List<TensorEntry> entries = new ArrayList<>();
+        for (TensorEntry e : st.tensors()) if (!e.name().equals("4.weight.huffman")) entries.add(e);
+        for (TensorEntry e : SparseStorage.encode("4.weight", asFloats, new int[] {70, 64}, index)) {
+            if (!e.name().endsWith(".values")) entries.add(e);
+            else {
+                float[] f = e.toFloats();
+                byte[] b = new byte[f.length];
+                for (int i = 0; i < f.length; i++) b[i] = (byte) f[i];
+                entries.add(TensorEntry.ofBytes(e.name(), DType.I8, b, b.length));
+            }
+        }
+        Map<String, String> meta = new LinkedHashMap<>(st.metadata());
+        meta.put(SparseStorage.SPARSE_KEY, Json.write(Map.of("version", 1, "tensors", index)));
+        Path bitmap = dir.resolve("bitmap-int8.safetensors");
+        SafeTensors.write(bitmap, meta, entries);
+        assertEquals(DType.I8, SafeTensors.read(bitmap).get("4.weight.values").dtype());
+        assertTrue(SafeTensors.read(bitmap).get("4.weight.bitmap") != null);
+        assertArrayEquals(want, ModelFile.load(bitmap).model().predict(x).data());
     }
 
     /** Rewrites the saved file with one tensor changed (a valid container with a bad model in it). */
