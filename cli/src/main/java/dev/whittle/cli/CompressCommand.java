@@ -48,7 +48,7 @@ import picocli.CommandLine.Option;
                 "  prune-structured  fraction=0.25 criterion=l1|l2|bn-gamma epochs=3 lr=0.001",
                 "  prune             sparsity=0.9 scope=global|layer schedule=gradual|oneshot epochs=5 lr=0.001",
                 "  recover           epochs=2 temperature=2 alpha=0.5 lr=0.0001   (distil from the original)",
-                "  share             clusters=16 epochs=1 lr=0.0001",
+                "  share             clusters=16 epochs=1 lr=0.001",
                 "  quantize          bits=8|4 calibration=minmax samples=1000",
                 "  every step:       tries=N (back-offs allowed by the budget)"})
 final class CompressCommand implements Callable<Integer> {
@@ -124,7 +124,7 @@ final class CompressCommand implements Callable<Integer> {
                 + threads + " thread(s); kernels: " + Kernels.describe());
         o.println("recipe   " + recipe.text().strip().replace("\n", "\n         "));
         CompressionPipeline.Settings settings = new CompressionPipeline.Settings(recipe, maxDrop, seed, runs, meta, out);
-        CompressionPipeline.Outcome outcome = CompressionPipeline.run(model, modelPath, split, settings, log(o));
+        CompressionPipeline.Outcome outcome = CompressionPipeline.run(model, modelPath, split.train(), split.test(), settings, log(o));
 
         String outputHash = SafeTensors.read(out).metadata().get(SafeTensors.SHA256_KEY);
         Map<String, Object> fullManifest = new LinkedHashMap<>(manifest);

@@ -6,9 +6,9 @@ import dev.whittle.engine.Rng;
 import java.util.Arrays;
 
 /**
- * The training split cut in two: a seeded share held out for validation (what the accuracy
- * budget is judged on) and the rest for fine-tuning, so that no decision looks at the test split
- * and no step trains on the samples that judge it.
+ * The training split cut in two: a seeded share for validation (what the accuracy budget is
+ * judged on, so that no decision looks at the test split) and the rest. DESIGN.md's validation
+ * split; see {@link CompressionPipeline} for why its steps still fine-tune on all of it.
  */
 public record ValidationSplit(Dataset train, Dataset validation) {
 

@@ -3,6 +3,7 @@ package dev.whittle.compress.report;
 import dev.whittle.engine.Layer;
 import dev.whittle.engine.Model;
 import dev.whittle.engine.Parameter;
+import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensorsFile;
 import dev.whittle.engine.io.TensorEntry;
 import dev.whittle.engine.nn.Sequential;
@@ -58,7 +59,7 @@ public final class LayerTable {
                     int[] shape = {w.rows(), w.cols()};
                     int clusters = w.bits() == 8 ? distinctNonzero(w.int8Values()) : 0;
                     double sparsity = 1 - (double) w.nonzeros() / ((long) w.rows() * w.cols());
-                    rows.add(new LayerRow(e.index(), e.spec(), shape, w.bits(), clusters, sparsity, format(file, e.index()), bytes(file, e.index())));
+                    rows.add(new LayerRow(e.index(), e.spec(), shape, w.bits(), clusters, sparsity, ModelFile.storedFormat(file, e.index() + ".weight"), bytes(file, e.index())));
                 } else if (e.floatLayer() instanceof WeightedLayer wl) {
                     rows.add(floatRow(e.index(), e.floatLayer(), wl, file));
                 }
@@ -82,7 +83,7 @@ public final class LayerTable {
         }
         int clusters = distinct.size() <= MAX_SHARED_VALUES ? distinct.size() : 0;
         return new LayerRow(index, l.spec(), wl.weight().value().shape(), 32, clusters, w.length == 0 ? 0 : (double) zeros / w.length,
-                format(file, index), bytes(file, index));
+                ModelFile.storedFormat(file, index + ".weight"), bytes(file, index));
     }
 
     private static QuantizedWeights weightsOf(QuantizedModel.Entry e) {
@@ -101,16 +102,6 @@ public final class LayerTable {
             }
         }
         return n;
-    }
-
-    /** How the file stores layer {@code index}'s weight, told by the names of its tensors. */
-    static String format(SafeTensorsFile file, int index) {
-        String w = index + ".weight";
-        if (file.get(w) != null) return "dense";
-        if (file.get(w + ".huffman") != null) return "huffman";
-        if (file.get(w + ".col_idx") != null) return "csr";
-        if (file.get(w + ".bitmap") != null) return "bitmap";
-        return "-";
     }
 
     /** Bytes of the data section taken by layer {@code index}'s tensors. */

@@ -1,10 +1,14 @@
 package dev.whittle.engine.quant;
 
+import dev.whittle.kernels.CsrMatrix;
 import dev.whittle.kernels.Int4Kernels;
 import dev.whittle.kernels.Int8Kernels;
 import dev.whittle.kernels.Int8Requantization;
 import dev.whittle.kernels.Kernels;
+import dev.whittle.kernels.QuantKernels;
 import dev.whittle.kernels.QuantParams;
+import dev.whittle.kernels.QuantRange;
+import dev.whittle.kernels.SparseKernels;
 
 /**
  * The matrix product shared by {@link QuantizedLinear} and {@link QuantizedConv2d}: rows of input
@@ -20,11 +24,29 @@ import dev.whittle.kernels.QuantParams;
  *
  * The int32 bias is {@code b_q[j] = rint(b[j] / (s_x s_w[j]))}: the float bias at the
  * accumulator's scale, so adding it is exact integer arithmetic.
+ *
+ * <p><b>Pruned INT8 weights.</b> When few enough weights are nonzero, the accumulators come from
+ * the sparse kernels instead: the weights' nonzeros as floats ({@link CsrMatrix}) times the input
+ * centred on its zero point ({@code q - z_x}, as floats). Every partial sum is an integer below
+ * {@code 512 * 127 * 255 < 2^24} when no row has more than 512 nonzeros, so the float sums are the
+ * int32 accumulators exactly, and the epilogue is the integer kernels' own: the output is the same
+ * bit for bit, only faster.
  */
 final class IntegerProduct {
 
     private static final Int8Kernels INT8 = Kernels.int8();
     private static final Int4Kernels INT4 = Kernels.int4();
+    private static final SparseKernels SPARSE = Kernels.sparse();
+    private static final QuantKernels QUANT = Kernels.quant();
+    /**
+     * Below this density pruned INT8 weights run on the sparse kernels at batch 1. The dense INT8
+     * GEMV streams a byte a weight, so sparse pays later than against FP32's four bytes
+     * ({@link SparseKernels#BREAK_EVEN_DENSITY_GEMV}); measured on lenet-300-100's layers (see
+     * the README's speed section).
+     */
+    static final double SPARSE_INT8_GEMV_DENSITY = 0.08;
+    /** Below this density pruned INT8 weights run on the sparse kernels for a batch. */
+    static final double SPARSE_INT8_GEMM_DENSITY = 0.35;
 
     final QuantizedWeights weights;
     final float[] bias;
@@ -38,6 +60,10 @@ final class IntegerProduct {
     private final Int8Requantization requantization;
     private final int[] int32Bias;
     private final float[] outputScales;
+    /** The INT8 weights' nonzeros as floats, when pruned enough for the sparse kernels; else null. */
+    private final CsrMatrix sparse;
+    private float[] centred = new float[0];
+    private float[] sums = new float[0];
 
     /**
      * @param input  the input's quantization (INT8 activations only), per tensor
@@ -78,8 +104,10 @@ final class IntegerProduct {
             requantization = null;
             int32Bias = null;
             outputScales = null;
+            sparse = null;
             return;
         }
+        sparse = sparseWeights(weights);
         float sx = input.scales()[0];
         int32Bias = new int[n];
         float[] ws = new float[n];
@@ -98,6 +126,23 @@ final class IntegerProduct {
         }
     }
 
+    /** The nonzeros of pruned INT8 weights, if sparse enough to pay and no row is too long for exact float sums. */
+    private static CsrMatrix sparseWeights(QuantizedWeights w) {
+        int rows = w.rows(), cols = w.cols();
+        if (w.nonzeros() >= SPARSE_INT8_GEMM_DENSITY * rows * cols) return null;
+        byte[] q = w.int8Values();
+        float[] f = new float[q.length];
+        for (int r = 0; r < rows; r++) {
+            int n = 0;
+            for (int c = r * cols; c < (r + 1) * cols; c++) {
+                f[c] = q[c];
+                if (q[c] != 0) n++;
+            }
+            if (n > QuantizedConv2d.EXACT_FLOAT_K) return null;
+        }
+        return CsrMatrix.of(f, 0, rows, cols);
+    }
+
     /** Whether the output is int8 (for the next layer) rather than FP32. */
     boolean int8Output() {
         return output != null;
@@ -108,11 +153,34 @@ final class IntegerProduct {
         switch (activations) {
             case INT8 -> {
                 int zx = inputZeroPoint;
-                if (requantization != null) INT8.gemm(m, x8, xOff, zx, weights.int8(), requantization, y8, yOff);
+                if (sparse != null && sparse.density() < (m == 1 ? SPARSE_INT8_GEMV_DENSITY : SPARSE_INT8_GEMM_DENSITY)) {
+                    multiplySparse(m, x8, xOff, y8, yf, yOff);
+                } else if (requantization != null) INT8.gemm(m, x8, xOff, zx, weights.int8(), requantization, y8, yOff);
                 else INT8.gemmFloat(m, x8, xOff, zx, weights.int8(), int32Bias, outputScales, relu, yf, yOff);
             }
             case FLOAT -> INT4.gemm(m, xf, xOff, weights.int4(), bias, relu, yf, yOff);
             case INT8_DYNAMIC -> INT4.gemmA8(m, xf, xOff, weights.int4(), bias, relu, yf, yOff);
+        }
+    }
+
+    /** The sparse path (see the class comment): exact integer sums in float, then the integer epilogue. */
+    private void multiplySparse(int m, byte[] x8, int xOff, byte[] y8, float[] yf, int yOff) {
+        int k = weights.cols(), n = weights.rows();
+        if (centred.length < m * k) centred = new float[m * k];
+        if (sums.length < m * n) sums = new float[m * n];
+        QUANT.dequantize(x8, xOff, m * k, 1f, inputZeroPoint, QuantRange.INT8, centred, 0);
+        if (m == 1) SPARSE.spmv(sparse, centred, 0, sums, 0);
+        else SPARSE.spmmNT(m, centred, 0, sparse, null, false, sums, 0);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                int acc = (int) sums[i * n + j];
+                if (requantization != null) {
+                    y8[yOff + i * n + j] = (byte) requantization.requantize(acc, j);
+                } else {
+                    float v = (acc + int32Bias[j]) * outputScales[j];
+                    yf[yOff + i * n + j] = relu ? Math.max(v, 0f) : v;
+                }
+            }
         }
     }
 

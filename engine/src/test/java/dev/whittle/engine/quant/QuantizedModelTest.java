@@ -86,6 +86,28 @@ class QuantizedModelTest {
     }
 
     @Test
+    void prunedLinearsRunOnTheSparseKernelsAndMatchTheIntegerTwin() throws BadInputException {
+        int[] input = {192};
+        Sequential model = floatModel("linear(40) relu linear(33) relu linear(7)", input, 31);
+        int layer = 0;
+        for (Layer l : model.layers()) {
+            if (!(l instanceof Linear lin)) continue;
+            // density 1/20 (the batch-1 sparse path) in the first layers, 1/4 (only batched) in the last
+            int keep = layer++ < 2 ? 20 : 4;
+            float[] w = lin.weight().value().data();
+            for (int i = 0; i < w.length; i++) if (i % keep != 1) w[i] = 0f;
+        }
+        for (Granularity g : new Granularity[] {Granularity.PER_CHANNEL, Granularity.PER_TENSOR}) {
+            Map<Integer, QuantizedModel.LayerPlan> plans = w8a8Plans(model, batch(16, input, 32), g);
+            QuantizedModel q = QuantizedModel.build(model, plans);
+            for (int n : new int[] {1, 2, 9}) {
+                Tensor x = batch(n, input, 33 + n);
+                assertArrayEquals(integerTwin(model, plans, x), q.predict(x).data(), g + " batch " + n);
+            }
+        }
+    }
+
+    @Test
     void prunedConvolutionsRunOnTheSparseKernelAndMatchTheIntegerTwin() throws BadInputException {
         Sequential model = floatModel(CONV_NET, INPUT, 21);
         // prune both convolutions below the sparse break-even, in a pattern that empties whole filters too
