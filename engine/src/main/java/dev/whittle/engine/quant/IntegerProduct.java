@@ -41,12 +41,19 @@ final class IntegerProduct {
     /**
      * Below this density pruned INT8 weights run on the sparse kernels at batch 1. The dense INT8
      * GEMV streams a byte a weight, so sparse pays later than against FP32's four bytes
-     * ({@link SparseKernels#BREAK_EVEN_DENSITY_GEMV}); measured on lenet-300-100's layers (see
-     * the README's speed section).
+     * ({@link SparseKernels#BREAK_EVEN_DENSITY_GEMV}). Measured 2026-11-28 (one thread, the dense
+     * INT8 kernel against centring + spmv + the integer epilogue, median of 7 interleaved rounds,
+     * a host loaded by other jobs, so only the crossings are worth reading): 300x784 sparse/dense
+     * 0.22, 0.66, 0.76, 1.61 at density 0.03, 0.05, 0.08, 0.12; 120x400 0.63, 0.76, 1.01, 1.04;
+     * 100x300 about 1 already at 0.03 (too small for either to matter).
      */
     static final double SPARSE_INT8_GEMV_DENSITY = 0.08;
-    /** Below this density pruned INT8 weights run on the sparse kernels for a batch. */
-    static final double SPARSE_INT8_GEMM_DENSITY = 0.35;
+    /**
+     * Below this density pruned INT8 weights run on the sparse kernels for a batch. Same
+     * measurement at batch 64: 300x784 sparse/dense 0.24, 0.43, 0.61 at density 0.2, 0.3, 0.4;
+     * 120x400 0.57, 0.80, 1.16; 100x300 0.97, 1.07, 0.93.
+     */
+    static final double SPARSE_INT8_GEMM_DENSITY = 0.3;
 
     final QuantizedWeights weights;
     final float[] bias;
