@@ -54,7 +54,7 @@ public final class ScalarSparseKernels implements SparseKernels {
                 for (int ox = 0; ox < f.outW; ox++) {
                     float s = 0f;
                     for (int t = f.filterPointers[o]; t < f.filterPointers[o + 1]; t++) {
-                        s = Math.fma(f.values[t], padded[f.offsets[t] + oy * f.paddedWidth + ox], s);
+                        s = Math.fma(f.values[t], padded[f.offsets[t] + oy * f.paddedWidth + ox], s);   // q = oy * pw + ox
                     }
                     y[yOff + (o * f.outH + oy) * f.outW + ox] = s;
                 }

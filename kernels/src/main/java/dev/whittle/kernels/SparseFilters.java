@@ -6,13 +6,16 @@ package dev.whittle.kernels;
  * and zero padding {@code pad}, keeping only the nonzero taps.
  *
  * <p>Each nonzero tap {@code w[o][c][ky][kx]} becomes a value and an offset into the input copied
- * into a zero-bordered plane, so that for output row {@code oy} the tap multiplies the contiguous
- * run {@code padded[offset + oy * paddedWidth + ox]}, {@code ox = 0 .. outW-1}:
+ * into a zero-bordered plane. Output pixel {@code (oy, ox)} is numbered {@code q = oy * paddedWidth + ox}
+ * (the columns {@code ox >= outW} of each such row are computed and thrown away), and the tap then
+ * multiplies {@code padded[offset + q]}: one contiguous run for the whole output plane, which is
+ * what lets a kernel keep several independent vectors of outputs in flight on small planes.
  *
  * <pre>
- *   padded  [inC][paddedHeight][paddedWidth]      input at (pad, pad), zeros around it
+ *   padded  [inC][paddedHeight][paddedWidth] + slack   input at (pad, pad), zeros around it
  *   offset  = (c * paddedHeight + ky) * paddedWidth + kx
- *   paddedWidth = max(W + 2 pad, roundUp(outW, 8) + k - 1)   so whole 8-lane loads stay inside
+ *   paddedWidth = W + 2 pad;  q runs over 0 .. roundUp(outH * paddedWidth, 32) - 1
+ *   slack   = k + roundUp(outH * paddedWidth, 32) - outH * paddedWidth   (zeros the last runs read)
  * </pre>
  *
  * Taps are kept per filter in the order (c, ky, kx), the order of the dense weight.
@@ -35,15 +38,15 @@ public final class SparseFilters {
         this.outH = height + 2 * pad - kernel + 1;
         this.outW = width + 2 * pad - kernel + 1;
         this.paddedHeight = height + 2 * pad;
-        this.paddedWidth = paddedWidth(width, kernel, pad);
+        this.paddedWidth = width + 2 * pad;
         this.filterPointers = filterPointers;
         this.offsets = offsets;
         this.values = values;
     }
 
-    private static int paddedWidth(int width, int kernel, int pad) {
-        int outW = width + 2 * pad - kernel + 1;
-        return Math.max(width + 2 * pad, (outW + 7) / 8 * 8 + kernel - 1);
+    /** Output positions computed per filter: {@code outH} rows of {@code paddedWidth}, rounded up to whole blocks of 32. */
+    int positions() {
+        return (outH * paddedWidth + 31) / 32 * 32;
     }
 
     /**
@@ -69,7 +72,7 @@ public final class SparseFilters {
             if (!Float.isFinite(v)) throw new IllegalArgumentException("a weight is " + v + ", not finite");
             if (v != 0f) nnz++;
         }
-        int ph = height + 2 * pad, pw = paddedWidth(width, kernel, pad);
+        int ph = height + 2 * pad, pw = width + 2 * pad;
         int[] pointers = new int[outC + 1], offsets = new int[nnz];
         float[] values = new float[nnz];
         int t = 0;
@@ -91,7 +94,7 @@ public final class SparseFilters {
 
     /** Floats the zero-bordered input copy needs (the caller's scratch, zeroed once). */
     public int paddedLength() {
-        return inC * paddedHeight * paddedWidth;
+        return inC * paddedHeight * paddedWidth + kernel + positions() - outH * paddedWidth;
     }
 
     /** Copies one input {@code [inC, H, W]} at {@code x[xOff]} into the interior of {@code padded} (its borders stay as they are: zero). */

@@ -77,11 +77,22 @@ public interface SparseKernels {
     void spmmNT(int m, float[] x, int xOff, CsrMatrix a, float[] bias, boolean relu, float[] y, int yOff);
 
     /**
-     * Below this density a stride-1 convolution at batch 1 runs on its nonzero taps
-     * ({@link #conv2dSparse}) rather than the dense direct convolution. Measured 2026-11-28 on
-     * LeNet-5's convolutions (see {@code SparseKernelBenchmark.conv}); the constant takes the low end.
+     * Up to this density a stride-1 convolution at batch 1 runs on its nonzero taps
+     * ({@link #conv2dSparse}) rather than the dense direct convolution. Measured 2026-11-28 (one
+     * thread, median of 7 interleaved rounds, a host loaded by other jobs: read the ratios), sparse
+     * over direct on LeNet-5's convolutions and their pruned-to-fewer-filters forms:
+     * <pre>
+     *   density            0.3    0.5    0.7    1.0
+     *   6@28x28, 1 in     0.29   0.49   0.71   0.70
+     *   4@28x28, 1 in     0.29   0.43   0.61   0.75
+     *   16@10x10, 6 in    0.27   0.45   0.61   0.82
+     *   12@10x10, 4 in    0.27   0.46   0.60   0.87
+     * </pre>
+     * The tap kernel runs a whole output plane as one run of four independent vectors, which the
+     * direct convolution's rows of a few pixels cannot: it wins even with no zero at all, so every
+     * density takes it (the constant is 1).
      */
-    double BREAK_EVEN_DENSITY_CONV = 0.5;
+    double BREAK_EVEN_DENSITY_CONV = 1.0;
 
     /**
      * {@code y[outC, outH, outW]} = the stride-1 convolution of {@code padded} (an input copied in by

@@ -26,8 +26,8 @@ import java.util.Arrays;
  * <p><b>Small convolutions (int8 activations, {@code in*k*k <= 512}).</b> The integer sums run on
  * FP32 kernels over exact integers, the way {@link dev.whittle.kernels.Int8Kernels} runs its
  * many-row products: the input, centred on its zero point ({@code q - z} in [-255, 255]), goes
- * through the sparse convolution over the nonzero taps (stride 1, pruned below
- * {@link SparseKernels#BREAK_EVEN_DENSITY_CONV}), the direct convolution (up to 16 filters, stride 1,
+ * through the convolution over the nonzero taps (stride 1, up to
+ * {@link SparseKernels#BREAK_EVEN_DENSITY_CONV}: measured, it wins even unpruned), the direct convolution (up to 16 filters, stride 1,
  * as FP32 Conv2d chooses) or im2col and
  * the GEMM, padded with 0 (the real 0), the weights are widened per call, and every partial sum of at most
  * 512 products of magnitude at most 255 * 127 stays below 2^24, so no FMA rounds. The output is
@@ -75,7 +75,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private float[] sums = new float[0];
     /** The int8 weights as floats, {@code [outC, patch]}. */
     private final float[] widened;
-    /** The nonzero taps, when pruned enough that the sparse convolution pays; else null. */
+    /** The nonzero taps (stride 1, at or below the measured break-even density); else null. */
     private final SparseFilters sparse;
     private float[] padded = new float[0];
     private float[] real = new float[0];
@@ -114,9 +114,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (floatExact) for (int o = 0; o < outC; o++) rescale[o] = product.inputScale * weights.rowScale(o);
         this.widened = floatExact ? new float[outC * patch] : null;
         if (floatExact) QUANT.dequantize(weightValues, 0, outC * patch, 1f, 0, QuantRange.INT8, widened, 0);
-        // the taps' sums are exact integers either way, so the sparse and dense paths give the same bits
-        boolean pruned = floatExact && stride == 1 && weights.nonzeros() < SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
-        this.sparse = pruned ? SparseFilters.of(widened, outC, inC, height, width, kernel, pad) : null;
+        // the taps' sums are exact integers either way, so the tap and dense paths give the same bits
+        boolean taps = floatExact && stride == 1 && weights.nonzeros() <= SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
+        this.sparse = taps ? SparseFilters.of(widened, outC, inC, height, width, kernel, pad) : null;
     }
 
     @Override
@@ -159,7 +159,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (centred.length < inSize) centred = new float[inSize];
         if (columns.length < patch * plane) columns = new float[patch * plane];
         if (sums.length < outSize) sums = new float[outSize];
-        if (real.length < plane) real = new float[plane];
+        if (real.length < outSize) real = new float[outSize];
         if (sparse != null && padded.length < sparse.paddedLength()) padded = new float[sparse.paddedLength()];
         byte[] in = x.bytes();
         int zx = product.inputZeroPoint;
@@ -167,13 +167,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
         boolean direct = stride == 1 && outC <= DIRECT_MAX_OUT;
         for (int s = 0; s < batch; s++) {
             if (sparse != null) {
-                // pruned: q - z as floats into the zero-bordered plane (its border is the real 0), then the nonzero taps
-                for (int c = 0; c < inC; c++) {
-                    for (int r = 0; r < height; r++) {
-                        QUANT.dequantize(in, s * inSize + (c * height + r) * width, width, 1f, zx, QuantRange.INT8, padded,
-                                sparse.paddedIndex(c, r, 0));
-                    }
-                }
+                // q - z as floats (one pass), copied into the zero-bordered plane (its border is the real 0), then the taps
+                QUANT.dequantize(in, s * inSize, inSize, 1f, zx, QuantRange.INT8, centred, 0);
+                sparse.fillPadded(centred, 0, padded);
                 SPARSE.conv2dSparse(sparse, padded, sums, 0);
             } else {
                 // q - z as floats; the zero padding (added by either lowering) is then the real 0
@@ -186,17 +182,15 @@ public final class QuantizedConv2d implements QuantizedLayer {
                     FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
                 }
             }
+            // the real values of the whole sample, then ReLU and the int8 rounding in one pass each
+            float[] dst = int8Out ? real : y.floats();
+            int base = int8Out ? 0 : s * outSize;
             for (int o = 0; o < outC; o++) {
-                float[] dst = int8Out ? real : y.floats();
-                int at = int8Out ? 0 : s * outSize + o * plane;
-                Arrays.fill(dst, at, at + plane, biasValues[o]);
-                FP32.axpy(rescale[o], sums, o * plane, dst, at, plane);
-                if (relu) for (int i = at; i < at + plane; i++) dst[i] = Math.max(dst[i], 0f);
-                if (int8Out) {
-                    QUANT.quantize(real, 0, plane, product.outputScale, product.outputZeroPoint, QuantRange.INT8,
-                            y.bytes(), s * outSize + o * plane);
-                }
+                Arrays.fill(dst, base + o * plane, base + (o + 1) * plane, biasValues[o]);
+                FP32.axpy(rescale[o], sums, o * plane, dst, base + o * plane, plane);
             }
+            if (relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
+            if (int8Out) QUANT.quantize(real, 0, outSize, product.outputScale, product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize);
         }
     }
 
