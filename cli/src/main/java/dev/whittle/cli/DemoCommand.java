@@ -31,7 +31,7 @@ final class DemoCommand implements Callable<Integer> {
     /** The recipe the demo compresses with: short fine-tuning, so the tour stays near a minute. */
     static final String RECIPE = """
             # whittle demo: lenet-300-100 (266,610 parameters) to an integer model a few kilobytes big
-            distill  student=mlp(784,100,10) epochs=6 temperature=2 alpha=0.5
+            distill  student=mlp(784,100,10) epochs=15 temperature=2 alpha=0.5
             prune    sparsity=0.9 schedule=gradual epochs=4
             share    clusters=16 epochs=1
             quantize bits=8 calibration=minmax samples=1000
@@ -69,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
             t = System.nanoTime();
             Path recipe = outDir.resolve("demo.recipe");
             Files.writeString(recipe, RECIPE, StandardCharsets.UTF_8);
-            stage(console, "2/3", "compress: distil into mlp(784,100,10), prune 90%, share 16 values a layer, quantize to INT8");
+            stage(console, "2/3", "compress: distil into mlp(784,100,10), prune, share 16 values a layer, quantize to INT8");
             CompressCommand compress = compress(teacher, recipe);
             CompressCommand.Result result = compress.run(log);
             done(console, "", t);

@@ -141,6 +141,18 @@ class CompressCommandTest {
         assertFalse(Files.exists(out));
     }
 
+    @Test
+    void theDemoRunsEveryStageAndWritesItsReport() throws IOException {
+        Path out = dir.resolve("demo");
+        MainTest.Run r = run("demo", "--out-dir", out.toString(), "--runs", "5");
+        assertEquals(0, r.code(), r.err());
+        for (String s : List.of("| distill", "| prune", "| share", "| quantize", "herding", "report.html")) assertTrue(r.out().contains(s), s + "\n" + r.out());
+        assertTrue(Files.readString(out.resolve("report.html")).contains("<svg"));
+        assertTrue(ModelFile.load(out.resolve("student-int8.safetensors")).model() instanceof QuantizedModel);
+        // a second run reuses the folder
+        assertEquals(0, run("demo", "--out-dir", out.toString(), "--runs", "5").code());
+    }
+
     private Path writeCsv() throws IOException {
         Path csv = dir.resolve("t.csv");
         StringBuilder b = new StringBuilder();

@@ -189,7 +189,8 @@ public final class QuantizedConv2d implements QuantizedLayer {
                 Arrays.fill(dst, base + o * plane, base + (o + 1) * plane, biasValues[o]);
                 FP32.axpy(rescale[o], sums, o * plane, dst, base + o * plane, plane);
             }
-            if (relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
+            if (relu && int8Out) FP32.relu(real, real, outSize);
+            else if (relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
             if (int8Out) QUANT.quantize(real, 0, outSize, product.outputScale, product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize);
         }
     }
