@@ -142,7 +142,7 @@ class CompressCommandTest {
     }
 
     @Test
-    void theDemoRunsEveryStageAndWritesItsReport() throws IOException {
+    void theDemoRunsEveryStageAndWritesItsReport() throws Exception {
         Path out = dir.resolve("demo");
         MainTest.Run r = run("demo", "--out-dir", out.toString(), "--runs", "5");
         assertEquals(0, r.code(), r.err());
