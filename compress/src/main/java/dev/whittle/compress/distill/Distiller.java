@@ -23,8 +23,9 @@ import java.util.List;
  * step the teacher, in inference mode, sees the same batch as the student; the student learns from
  * {@link DistillationLoss} plus any {@link FeatureHint}s. The loop is the training loop of
  * {@link dev.whittle.engine.train.Trainer} (the same shuffling from the seed, the same Adam, the same
- * dropped one-sample batch), so with alpha = 0 and no hints it trains exactly as that does: the
- * scratch baseline.
+ * dropped one-sample batch), so with alpha = 0, no hints and no shifts it trains exactly as that
+ * does: the scratch baseline. With shifts the teacher labels each shifted batch afresh; the shifts
+ * depend on the seed alone, so the scratch baseline with the same seed sees the same images.
  */
 public final class Distiller {
 
@@ -50,7 +51,8 @@ public final class Distiller {
         boolean needTeacher = config.alpha() > 0f || !hints.isEmpty();
         int classes = student.outputShape()[0];
         int n = train.size();
-        float[] cache = needTeacher && config.cacheTeacher() && hints.isEmpty() ? teacherLogits(teacher, train, classes) : null;
+        RandomShift jitter = config.shift() > 0 ? new RandomShift(config.shift(), config.seed() ^ 0xC2B2AE3D27D4EB4FL) : null;
+        float[] cache = needTeacher && config.cacheTeacher() && hints.isEmpty() && jitter == null ? teacherLogits(teacher, train, classes) : null;
         List<Parameter> params = new ArrayList<>(student.parameters());
         for (FeatureHint h : hints) params.addAll(h.parameters());
         Optimizer opt = Adam.adam(params, config.learningRate(), 0f);
@@ -75,6 +77,7 @@ public final class Distiller {
             for (int b = 0; b < batches && step < config.steps(); b++, step++) {
                 int from = b * bs, count = Math.min(bs, used - from);
                 Tensor x = batch.fill(train, order, from, count);
+                if (jitter != null) jitter.apply(x, count);
                 int[] labels = batch.labels();
                 student.zeroGrad();
                 for (FeatureHint h : hints) for (Parameter p : h.parameters()) p.grad().zero();
