@@ -191,7 +191,7 @@ final class DistillCommand implements Callable<Integer> {
             settings.put("lr", lr);
             settings.put("seed", seed);
             settings.put("shift", shift);
-            settings.put("cache_teacher", !noCache && shift == 0);
+            settings.put("cache_teacher", !noCache);
             settings.put("threads", threads);
             settings.put("out", out.toString());
             r.put("settings", settings);

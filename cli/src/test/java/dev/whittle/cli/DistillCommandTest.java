@@ -70,7 +70,6 @@ class DistillCommandTest {
         Map<String, Object> d = readReport(report);
         Map<?, ?> settings = (Map<?, ?>) d.get("settings");
         assertEquals(2, ((Number) settings.get("shift")).intValue());
-        assertEquals(false, settings.get("cache_teacher"));
         assertTrue(number(d, "scratch_accuracy") > 0.5, d.toString());
         assertTrue(r.out().contains("shifts up to 2 px"), r.out());
     }

@@ -15,7 +15,8 @@ import java.util.List;
  * @param shift        shift each training image by up to this many pixels along each axis, anew at
  *                     every step, the teacher labelling the shifted image (0: no augmentation)
  * @param cacheTeacher compute the teacher's logits for the training set once rather than at every
- *                     step (ignored with shifts, whose images change at every step)
+ *                     step; with shifts, for every shift of every image, when that takes fewer
+ *                     teacher passes than the steps would (a small training set) and fits in memory
  */
 public record DistillConfig(float temperature, float alpha, List<Hint> hints, long steps, int batchSize, float learningRate,
                             long seed, int shift, boolean cacheTeacher) {
