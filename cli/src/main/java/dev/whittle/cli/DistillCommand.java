@@ -71,8 +71,13 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the student's initialisation and shuffling (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the student's initialisation, shuffling and shifts (default: ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--shift", paramLabel = "PIXELS", defaultValue = "0",
+            description = "Shift each training image by up to PIXELS along each axis, anew at every step, the teacher labelling the shifted image;"
+                    + " the --baseline student sees the same shifts (default: ${DEFAULT-VALUE}, none).")
+    int shift;
 
     @Option(names = "--baseline", description = "Also train the same student from the same seed for the same steps without the teacher.")
     boolean baseline;
@@ -98,6 +103,7 @@ final class DistillCommand implements Callable<Integer> {
         if (batchSize < 1 || batchSize > 1 << 20) throw new BadInputException("--batch-size: must be between 1 and 1048576, got " + batchSize);
         if (!(lr > 0f) || Float.isInfinite(lr)) throw new BadInputException("--lr: must be a positive number, got " + lr);
         if (subset != null && subset < 1) throw new BadInputException("--train-subset: must be positive, got " + subset);
+        if (shift < 0) throw new BadInputException("--shift: must be >= 0, got " + shift);
         List<DistillConfig.Hint> hintList = parseHints();
         ModelFile.Loaded loaded = ModelFile.load(teacherPath);
         Model teacher = loaded.model();
@@ -107,18 +113,24 @@ final class DistillCommand implements Callable<Integer> {
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(teacherPath, teacher, data.name, split.train().sampleShape());
         Dataset train = subset == null ? split.train() : split.train().first(subset);
+        int[] shape = train.sampleShape();
+        if (shift > 0 && (shape.length != 3 || shift >= shape[1] || shift >= shape[2])) {
+            throw new BadInputException("--shift " + shift + ": needs images [C, H, W] larger than the shift; " + data.name + " has samples "
+                    + Arrays.toString(shape));
+        }
         Sequential student = ArchSpec.build(studentArch, train.sampleShape(), seed);
         if (!Arrays.equals(student.outputShape(), teacher.outputShape())) {
             throw new BadInputException("--student-arch \"" + studentArch + "\": the student outputs " + Arrays.toString(student.outputShape())
                     + " but the teacher " + Arrays.toString(teacher.outputShape()));
         }
         long totalSteps = steps != null ? steps : Distiller.stepsFor(epochs != null ? epochs : 10, train.size(), batchSize);
-        DistillConfig config = new DistillConfig(temperature, alpha, hintList, totalSteps, batchSize, lr, seed, !noCache);
+        DistillConfig config = new DistillConfig(temperature, alpha, hintList, totalSteps, batchSize, lr, seed, shift, !noCache);
         PrintStream o = System.out;
         o.println("teacher  " + teacherPath + "  (" + teacher.arch() + ", " + String.format(Locale.ROOT, "%,d", teacher.parameterCount()) + " parameters)");
         o.println("student  " + studentArch + "  (" + String.format(Locale.ROOT, "%,d", student.parameterCount()) + " parameters)");
         o.println("data     " + data.name + ", " + train.size() + " training images" + (subset != null ? " (the first " + train.size() + ")" : "")
-                + "; T " + temperature + ", alpha " + alpha + (hintList.isEmpty() ? "" : ", " + hintList.size() + " hint(s)") + "; "
+                + "; T " + temperature + ", alpha " + alpha + (shift > 0 ? ", shifts up to " + shift + " px" : "")
+                + (hintList.isEmpty() ? "" : ", " + hintList.size() + " hint(s)") + "; "
                 + totalSteps + " steps of " + batchSize + ", adam lr " + lr + ", seed " + seed + "; " + threads + " thread(s); " + Kernels.describe());
         Evaluation teacherEval = Evaluator.evaluate(teacher, split.test(), 256);
         long batchesPerEpoch = Math.max(1, Distiller.stepsFor(1, train.size(), batchSize));
@@ -139,7 +151,7 @@ final class DistillCommand implements Callable<Integer> {
         Double scratch = null;
         if (baseline) {
             Sequential plain = ArchSpec.build(studentArch, train.sampleShape(), seed);
-            Distiller.fit(teacher, plain, train, null, new DistillConfig(1f, 0f, List.of(), totalSteps, batchSize, lr, seed, false),
+            Distiller.fit(teacher, plain, train, null, new DistillConfig(1f, 0f, List.of(), totalSteps, batchSize, lr, seed, shift, false),
                     TrainingListener.NONE);
             scratch = Evaluator.evaluate(plain, split.test(), 256).accuracy();
         }
@@ -148,7 +160,7 @@ final class DistillCommand implements Callable<Integer> {
         meta.put("whittle.recipe", "distill --teacher " + teacherPath.getFileName() + " --student-arch " + studentArch
                 + (subset != null ? " --train-subset " + subset : "") + " --temperature " + temperature + " --alpha " + alpha
                 + (hints.isEmpty() ? "" : " --hint " + String.join(" --hint ", hints)) + " --steps " + totalSteps + " --batch-size " + batchSize
-                + " --lr " + lr + " --seed " + seed);
+                + " --lr " + lr + " --seed " + seed + (shift > 0 ? " --shift " + shift : ""));
         meta.put("whittle.metrics", Json.write(Map.of("accuracy", studentEval.accuracy())));
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
@@ -178,6 +190,7 @@ final class DistillCommand implements Callable<Integer> {
             settings.put("batch_size", batchSize);
             settings.put("lr", lr);
             settings.put("seed", seed);
+            settings.put("shift", shift);
             settings.put("cache_teacher", !noCache);
             settings.put("threads", threads);
             settings.put("out", out.toString());

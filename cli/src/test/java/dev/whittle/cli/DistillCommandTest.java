@@ -62,6 +62,19 @@ class DistillCommandTest {
     }
 
     @Test
+    void shiftsReachTheStudentAndItsScratchTwin() throws IOException {
+        Path out = dir.resolve("s.safetensors"), report = dir.resolve("d.json");
+        MainTest.Run r = run("distill", "--teacher", teacher.toString(), "--student-arch", "mlp(784,16,10)", "--data", "mnist-10k",
+                "--train-subset", "1000", "--steps", "100", "--shift", "2", "--baseline", "--out", out.toString(), "--report", report.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> d = readReport(report);
+        Map<?, ?> settings = (Map<?, ?>) d.get("settings");
+        assertEquals(2, ((Number) settings.get("shift")).intValue());
+        assertTrue(number(d, "scratch_accuracy") > 0.5, d.toString());
+        assertTrue(r.out().contains("shifts up to 2 px"), r.out());
+    }
+
+    @Test
     void badOptionsAreRejected() {
         String[] base = {"distill", "--teacher", teacher.toString(), "--data", "mnist-10k", "--out", dir.resolve("x.safetensors").toString()};
         assertRejected("--temperature", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--temperature", "0"));
@@ -71,6 +84,8 @@ class DistillCommandTest {
         assertRejected("--hint", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--hint", "9:1:1", "--steps", "1"));
         assertRejected("outputs", MainTest.concat(base, "--student-arch", "mlp(784,8,5)"));
         assertRejected("--train-subset", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--train-subset", "0"));
+        assertRejected("--shift", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--shift", "-1"));
+        assertRejected("--shift 28", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--shift", "28"));
         assertFalse(Files.exists(dir.resolve("x.safetensors")));
     }
 }

@@ -11,12 +11,15 @@ import java.util.List;
  * @param steps        optimizer steps in all (epochs * batches per epoch when given as epochs)
  * @param batchSize    samples per step
  * @param learningRate Adam's learning rate
- * @param seed         initialisation of adapters, shuffling
- * @param cacheTeacher compute the teacher's logits for the training set once (no augmentation here,
- *                     so they never change) rather than at every step
+ * @param seed         initialisation of adapters, shuffling, shifts
+ * @param shift        shift each training image by up to this many pixels along each axis, anew at
+ *                     every step, the teacher labelling the shifted image (0: no augmentation)
+ * @param cacheTeacher compute the teacher's logits for the training set once rather than at every
+ *                     step; with shifts, for every shift of every image, when that takes fewer
+ *                     teacher passes than the steps would (a small training set) and fits in memory
  */
 public record DistillConfig(float temperature, float alpha, List<Hint> hints, long steps, int batchSize, float learningRate,
-                            long seed, boolean cacheTeacher) {
+                            long seed, int shift, boolean cacheTeacher) {
 
     /** A hint between the outputs of a teacher layer and a student layer, weighted by beta. */
     public record Hint(int teacherLayer, int studentLayer, float beta) {}
@@ -26,6 +29,7 @@ public record DistillConfig(float temperature, float alpha, List<Hint> hints, lo
         if (!(alpha >= 0f && alpha <= 1f)) throw new IllegalArgumentException("alpha must be in [0, 1], got " + alpha);
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        if (shift < 0) throw new IllegalArgumentException("shift must be >= 0, got " + shift);
         if (!(learningRate > 0f) || Float.isInfinite(learningRate)) throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
         hints = List.copyOf(hints);
     }

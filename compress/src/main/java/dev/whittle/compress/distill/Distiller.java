@@ -23,8 +23,9 @@ import java.util.List;
  * step the teacher, in inference mode, sees the same batch as the student; the student learns from
  * {@link DistillationLoss} plus any {@link FeatureHint}s. The loop is the training loop of
  * {@link dev.whittle.engine.train.Trainer} (the same shuffling from the seed, the same Adam, the same
- * dropped one-sample batch), so with alpha = 0 and no hints it trains exactly as that does: the
- * scratch baseline.
+ * dropped one-sample batch), so with alpha = 0, no hints and no shifts it trains exactly as that
+ * does: the scratch baseline. With shifts the teacher labels each shifted batch afresh; the shifts
+ * depend on the seed alone, so the scratch baseline with the same seed sees the same images.
  */
 public final class Distiller {
 
@@ -50,7 +51,17 @@ public final class Distiller {
         boolean needTeacher = config.alpha() > 0f || !hints.isEmpty();
         int classes = student.outputShape()[0];
         int n = train.size();
-        float[] cache = needTeacher && config.cacheTeacher() && hints.isEmpty() ? teacherLogits(teacher, train, classes) : null;
+        RandomShift jitter = config.shift() > 0 ? new RandomShift(config.shift(), config.seed() ^ 0xC2B2AE3D27D4EB4FL) : null;
+        int bs = Math.min(config.batchSize(), n);
+        float[] cache = null;
+        if (needTeacher && config.cacheTeacher() && hints.isEmpty()) {
+            if (jitter == null) {
+                cache = teacherLogits(teacher, train, classes, null);
+            } else if ((long) jitter.shifts() * n <= config.steps() * bs && fitsCache((long) jitter.shifts() * n * classes)) {
+                // every shift of every image costs fewer teacher passes than labelling each step's batch
+                cache = teacherLogits(teacher, train, classes, new RandomShift(config.shift(), 0));
+            }
+        }
         List<Parameter> params = new ArrayList<>(student.parameters());
         for (FeatureHint h : hints) params.addAll(h.parameters());
         Optimizer opt = Adam.adam(params, config.learningRate(), 0f);
@@ -58,11 +69,11 @@ public final class Distiller {
         Rng shuffle = new Rng(config.seed() ^ 0x9E3779B97F4A7C15L);   // as Trainer shuffles
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
-        int bs = Math.min(config.batchSize(), n);
         int used = bs > 1 && n % bs == 1 ? n - 1 : n;   // as Trainer drops a last one-sample batch
         int batches = Trainer.batchesPerEpoch(n, bs);
         Batch batch = new Batch(train, bs);
         float[] teacherBatch = new float[bs * classes];
+        int[] drawn = new int[bs];
         List<EpochStats> history = new ArrayList<>();
         List<Layer> layers = student.layers();
         Tensor[] studentOut = new Tensor[layers.size()];
@@ -75,6 +86,7 @@ public final class Distiller {
             for (int b = 0; b < batches && step < config.steps(); b++, step++) {
                 int from = b * bs, count = Math.min(bs, used - from);
                 Tensor x = batch.fill(train, order, from, count);
+                if (jitter != null) jitter.apply(x, count, drawn);
                 int[] labels = batch.labels();
                 student.zeroGrad();
                 for (FeatureHint h : hints) for (Parameter p : h.parameters()) p.grad().zero();
@@ -84,7 +96,10 @@ public final class Distiller {
                 Tensor[] teacherOut = null;
                 if (needTeacher) {
                     if (cache != null) {
-                        for (int i = 0; i < count; i++) System.arraycopy(cache, order[from + i] * classes, teacherBatch, i * classes, classes);
+                        for (int i = 0; i < count; i++) {
+                            int row = jitter == null ? order[from + i] : drawn[i] * n + order[from + i];
+                            System.arraycopy(cache, row * classes, teacherBatch, i * classes, classes);
+                        }
                     } else if (hints.isEmpty()) {
                         System.arraycopy(teacher.predict(x).data(), 0, teacherBatch, 0, count * classes);
                     } else {
@@ -157,24 +172,36 @@ public final class Distiller {
         return out;
     }
 
-    /** The teacher's logits for every training sample, in dataset order. */
-    static float[] teacherLogits(Model teacher, Dataset train, int classes) {
-        long bytes = 4L * train.size() * classes;
-        long limit = (long) (CACHE_SHARE_OF_HEAP * Runtime.getRuntime().maxMemory());
-        if (bytes > limit) {
+    private static boolean fitsCache(long floats) {
+        return floats <= Integer.MAX_VALUE && 4 * floats <= (long) (CACHE_SHARE_OF_HEAP * Runtime.getRuntime().maxMemory());
+    }
+
+    /**
+     * The teacher's logits for every training sample, in dataset order; with {@code shifts}, for every
+     * shift of every sample, shift by shift (row {@code shift * size + sample}).
+     */
+    static float[] teacherLogits(Model teacher, Dataset train, int classes, RandomShift shifts) {
+        int n = train.size(), views = shifts == null ? 1 : shifts.shifts();
+        long floats = (long) views * n * classes;
+        if (!fitsCache(floats)) {
             throw new CacheTooLargeException(String.format(java.util.Locale.ROOT,
                     "caching the teacher's logits takes %,d bytes (%,d samples x %d classes), over the %,d allowed (a quarter of the heap); "
-                            + "run without the cache or with a larger heap", bytes, train.size(), classes, limit));
+                            + "run without the cache or with a larger heap", 4 * floats, (long) views * n, classes,
+                    (long) (CACHE_SHARE_OF_HEAP * Runtime.getRuntime().maxMemory())));
         }
-        float[] cache = new float[train.size() * classes];
-        int n = train.size(), chunk = 256;
+        float[] cache = new float[Math.toIntExact(floats)];
+        int chunk = 256;
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
         Batch batch = new Batch(train, Math.min(chunk, n));
-        for (int from = 0; from < n; from += chunk) {
-            int count = Math.min(chunk, n - from);
-            Tensor logits = teacher.predict(batch.fill(train, order, from, count));
-            System.arraycopy(logits.data(), 0, cache, from * classes, count * classes);
+        for (int v = 0; v < views; v++) {
+            for (int from = 0; from < n; from += chunk) {
+                int count = Math.min(chunk, n - from);
+                Tensor x = batch.fill(train, order, from, count);
+                if (shifts != null) for (int i = 0; i < count; i++) shifts.translate(x, i, v);
+                Tensor logits = teacher.predict(x);
+                System.arraycopy(logits.data(), 0, cache, (v * n + from) * classes, count * classes);   // < floats: an int
+            }
         }
         return cache;
     }

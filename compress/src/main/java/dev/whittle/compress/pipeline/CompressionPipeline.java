@@ -317,7 +317,7 @@ public final class CompressionPipeline {
 
     private DistillConfig distillation(Recipe.Step step, int epochs) {
         return new DistillConfig((float) step.number("temperature"), (float) step.number("alpha"), List.of(),
-                Distiller.stepsFor(epochs, trainData.size(), BATCH), BATCH, (float) step.number("lr"), settings.seed(), true);
+                Distiller.stepsFor(epochs, trainData.size(), BATCH), BATCH, (float) step.number("lr"), settings.seed(), 0, true);
     }
 
     /**

@@ -88,7 +88,7 @@ class DistillationTest {
         Sequential b = ArchSpec.build("mlp(784,32,10)", data.train().sampleShape(), 5);
         Trainer.fit(a, data.train(), null, TrainConfig.defaults().withEpochs(1).withSeed(7), TrainingListener.NONE);
         long steps = Distiller.stepsFor(1, data.train().size(), 128);
-        Distiller.fit(a, b, data.train(), null, new DistillConfig(4f, 0f, List.of(), steps, 128, 1e-3f, 7, true), TrainingListener.NONE);
+        Distiller.fit(a, b, data.train(), null, new DistillConfig(4f, 0f, List.of(), steps, 128, 1e-3f, 7, 0, true), TrainingListener.NONE);
         List<Parameter> pa = a.parameters(), pb = b.parameters();
         for (int i = 0; i < pa.size(); i++) assertTrue(pa.get(i).value().bitEquals(pb.get(i).value()), "parameter " + i);
     }
@@ -101,9 +101,9 @@ class DistillationTest {
         Sequential student = ArchSpec.build("mlp(784,16,10)", data.train().sampleShape(), 2);
         Sequential hinted = ArchSpec.build("mlp(784,16,10)", data.train().sampleShape(), 2);
         long steps = 200;
-        Distiller.fit(teacher, student, data.train(), null, new DistillConfig(4f, 1f, List.of(), steps, 128, 1e-3f, 0, true), TrainingListener.NONE);
+        Distiller.fit(teacher, student, data.train(), null, new DistillConfig(4f, 1f, List.of(), steps, 128, 1e-3f, 0, 0, true), TrainingListener.NONE);
         Distiller.fit(teacher, hinted, data.train(), null, new DistillConfig(4f, 1f, List.of(new DistillConfig.Hint(2, 2, 1f)), steps, 128,
-                1e-3f, 0, false), TrainingListener.NONE);
+                1e-3f, 0, 0, false), TrainingListener.NONE);
         // agreement with the teacher's predictions on test digits
         for (Sequential s : List.of(student, hinted)) {
             int n = 500, agree = 0;
