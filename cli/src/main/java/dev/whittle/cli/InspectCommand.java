@@ -108,8 +108,14 @@ final class InspectCommand implements Callable<Integer> {
         }
         o.printf(Locale.ROOT, "%-3s %-18s %-14s %,12d %-4s %-12s %-10s %-8s %,12d %,14d%n", "", "total", "", model.parameterCount(), "", "", "",
                 "", totalBytes, model.flops());
-        o.printf(Locale.ROOT, "(a Linear runs on the sparse kernels below density %.2f at batch 1 and %.2f batched: break-evens measured by bench)%n",
-                dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMV, dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMM);
+        if (loaded.quantized()) {
+            o.printf(Locale.ROOT, "(an INT8 Linear runs on the sparse kernels below density %.2f at batch 1 and %.2f batched, a stride-1 INT8"
+                    + " convolution over its nonzero taps: break-evens measured by bench)%n",
+                    dev.whittle.engine.quant.QuantizedLinear.SPARSE_DENSITY_BATCH_1, dev.whittle.engine.quant.QuantizedLinear.SPARSE_DENSITY_BATCHED);
+        } else {
+            o.printf(Locale.ROOT, "(a Linear runs on the sparse kernels below density %.2f at batch 1 and %.2f batched: break-evens measured by bench)%n",
+                    dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMV, dev.whittle.kernels.SparseKernels.BREAK_EVEN_DENSITY_GEMM);
+        }
         o.println();
         o.printf(Locale.ROOT, "file    %,d bytes (header %,d bytes, tensors %,d bytes)%n", loaded.fileBytes(), loaded.headerBytes(), totalBytes);
         for (Map.Entry<String, String> e : loaded.metadata().entrySet()) {

@@ -9,6 +9,11 @@ import dev.whittle.kernels.QuantParams;
  */
 public final class QuantizedLinear implements QuantizedLayer {
 
+    /** Below this density pruned INT8 weights run on the sparse kernels at batch 1 (measured; see {@link IntegerProduct}). */
+    public static final double SPARSE_DENSITY_BATCH_1 = IntegerProduct.SPARSE_INT8_GEMV_DENSITY;
+    /** Below this density pruned INT8 weights run on the sparse kernels for a batch. */
+    public static final double SPARSE_DENSITY_BATCHED = IntegerProduct.SPARSE_INT8_GEMM_DENSITY;
+
     private final int in;
     private final int out;
     private final IntegerProduct product;
