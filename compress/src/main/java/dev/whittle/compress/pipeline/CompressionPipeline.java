@@ -153,9 +153,8 @@ public final class CompressionPipeline {
             int tries = backsOff(step.name()) ? step.integer("tries") : 1;
             List<Integer> sensitiveFirst = null;
             for (int k = 0; k < tries && fitted == null; k++) {
-                Recipe.Step trial = step;
                 if (k > 0 && step.name().equals("quantize") && sensitiveFirst == null) sensitiveFirst = sensitiveLayers(current);
-                trial = backOff(step, k, sensitiveFirst);
+                Recipe.Step trial = backOff(step, k, sensitiveFirst);
                 if (trial == null) break;
                 if (k > 0) log.line("  backing off: " + trial.line());
                 State next = apply(trial, current);

@@ -130,6 +130,9 @@ public record Recipe(List<Step> steps) {
             Map<String, String> defaults = DEFAULTS.get(name);
             if (defaults == null) throw new BadInputException(where + ": unknown step \"" + words[0] + "\"; steps are " + String.join(", ", DEFAULTS.keySet()));
             if (quantized) throw new BadInputException(where + ": \"" + name + "\" comes after quantize; quantize must be the last step");
+            if (name.equals("distill") && !steps.isEmpty()) {
+                throw new BadInputException(where + ": distill trains a new student from the original, so it must be the first step");
+            }
             Map<String, String> s = new LinkedHashMap<>(defaults);
             for (int w = 1; w < words.length; w++) {
                 int eq = words[w].indexOf('=');

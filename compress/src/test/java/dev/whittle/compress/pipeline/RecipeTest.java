@@ -50,6 +50,7 @@ class RecipeTest {
                 {"share colors=3", "no setting", "colors"},
                 {"quantize bits=3", "bits=3", "8, 4"},
                 {"quantize\nprune", "line 2", "last step"},
+                {"prune\ndistill student=mlp(784,10)", "line 2", "first step"},
                 {"prune schedule=gradual epochs=0", "epochs=1", "oneshot"},
                 {"share clusters=1", "clusters=1", "2 .. 256"},
                 {"distill", "student", "SPEC"},
