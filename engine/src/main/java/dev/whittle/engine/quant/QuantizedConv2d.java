@@ -157,42 +157,45 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private void forwardSmall(Activations x, int batch) {
         int inSize = inC * height * width, outSize = outC * plane;
         if (centred.length < inSize) centred = new float[inSize];
-        if (columns.length < patch * plane) columns = new float[patch * plane];
+        boolean lowered = sparse == null && !(stride == 1 && outC <= DIRECT_MAX_OUT);
+        if (lowered && columns.length < patch * plane) columns = new float[patch * plane];
         if (sums.length < outSize) sums = new float[outSize];
         if (real.length < outSize) real = new float[outSize];
         if (sparse != null && padded.length < sparse.paddedLength()) padded = new float[sparse.paddedLength()];
-        byte[] in = x.bytes();
-        int zx = product.inputZeroPoint;
-        boolean int8Out = product.int8Output(), relu = product.relu;
-        boolean direct = stride == 1 && outC <= DIRECT_MAX_OUT;
         for (int s = 0; s < batch; s++) {
-            if (sparse != null) {
-                // q - z as floats (one pass), copied into the zero-bordered plane (its border is the real 0), then the taps
-                QUANT.dequantize(in, s * inSize, inSize, 1f, zx, QuantRange.INT8, centred, 0);
-                sparse.fillPadded(centred, 0, padded);
-                SPARSE.conv2dSparse(sparse, padded, sums, 0);
-            } else {
-                // q - z as floats; the zero padding (added by either lowering) is then the real 0
-                QUANT.dequantize(in, s * inSize, inSize, 1f, zx, QuantRange.INT8, centred, 0);
-                if (direct) {
-                    // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
-                    FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
-                } else {
-                    Im2col.im2col(centred, 0, inC, height, width, kernel, stride, pad, columns, 0);
-                    FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
-                }
-            }
-            // the real values of the whole sample, then ReLU and the int8 rounding in one pass each
-            float[] dst = int8Out ? real : y.floats();
-            int base = int8Out ? 0 : s * outSize;
-            for (int o = 0; o < outC; o++) {
-                Arrays.fill(dst, base + o * plane, base + (o + 1) * plane, biasValues[o]);
-                FP32.axpy(rescale[o], sums, o * plane, dst, base + o * plane, plane);
-            }
-            if (relu && int8Out) FP32.relu(real, real, outSize);
-            else if (relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
-            if (int8Out) QUANT.quantize(real, 0, outSize, product.outputScale, product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize);
+            integerSums(x.bytes(), s * inSize, inSize);
+            epilogue(s, outSize);
         }
+    }
+
+    /** One sample's integer sums, {@code [outC, plane]}, into {@code sums}. */
+    private void integerSums(byte[] in, int from, int inSize) {
+        // q - z as floats; zero padding (in the plane's border or added by the lowering) is then the real 0
+        QUANT.dequantize(in, from, inSize, 1f, product.inputZeroPoint, QuantRange.INT8, centred, 0);
+        if (sparse != null) {
+            sparse.fillPadded(centred, 0, padded);
+            SPARSE.conv2dSparse(sparse, padded, sums, 0);
+        } else if (stride == 1 && outC <= DIRECT_MAX_OUT) {
+            // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
+            FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
+        } else {
+            Im2col.im2col(centred, 0, inC, height, width, kernel, stride, pad, columns, 0);
+            FP32.gemmNN(outC, plane, patch, widened, 0, columns, 0, sums, 0, false);
+        }
+    }
+
+    /** The real values of sample {@code s} (bias, rescale), then ReLU and the int8 rounding, one pass each. */
+    private void epilogue(int s, int outSize) {
+        boolean int8Out = product.int8Output();
+        float[] dst = int8Out ? real : y.floats();
+        int base = int8Out ? 0 : s * outSize;
+        for (int o = 0; o < outC; o++) {
+            Arrays.fill(dst, base + o * plane, base + (o + 1) * plane, biasValues[o]);
+            FP32.axpy(rescale[o], sums, o * plane, dst, base + o * plane, plane);
+        }
+        if (product.relu && int8Out) FP32.relu(real, real, outSize);
+        else if (product.relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
+        if (int8Out) QUANT.quantize(real, 0, outSize, product.outputScale, product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize);
     }
 
     private void ensureBuffers(int chunk, boolean int8In, boolean int8Out) {
