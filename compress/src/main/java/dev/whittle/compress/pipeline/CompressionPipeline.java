@@ -334,15 +334,19 @@ public final class CompressionPipeline {
     static String describe(Recipe.Step s) {
         return switch (s.name()) {
             case "distill" -> "student " + s.text("student").replace('_', ' ') + ", T " + s.text("temperature") + ", alpha " + s.text("alpha")
-                    + ", " + s.text("epochs") + " epochs";
-            case "prune-structured" -> s.text("fraction") + " of the units (" + s.text("criterion") + "), " + s.text("epochs") + " epochs";
-            case "prune" -> "sparsity " + s.text("sparsity") + " (" + s.text("scope") + ", " + s.text("schedule") + ", " + s.text("epochs") + " epochs)";
-            case "recover" -> "distilled from the original, T " + s.text("temperature") + ", alpha " + s.text("alpha") + ", " + s.text("epochs") + " epochs";
-            case "share" -> s.text("clusters") + " shared values a layer, " + s.text("epochs") + " epochs of centroid tuning";
+                    + ", " + epochs(s);
+            case "prune-structured" -> s.text("fraction") + " of the units (" + s.text("criterion") + "), " + epochs(s);
+            case "prune" -> "sparsity " + s.text("sparsity") + " (" + s.text("scope") + ", " + s.text("schedule") + ", " + epochs(s) + ")";
+            case "recover" -> "distilled from the original, T " + s.text("temperature") + ", alpha " + s.text("alpha") + ", " + epochs(s);
+            case "share" -> s.text("clusters") + " shared values a layer, " + epochs(s) + " of centroid tuning";
             case "quantize" -> "INT" + s.text("bits") + ", " + s.text("calibration") + " calibration on " + s.text("samples") + " samples"
                     + (s.settings().containsKey("keep-float") ? ", layers " + s.text("keep-float") + " kept FP32" : "");
             default -> s.line();
         };
+    }
+
+    private static String epochs(Recipe.Step s) {
+        return s.text("epochs") + (s.integer("epochs") == 1 ? " epoch" : " epochs");
     }
 
     private Path save(Model model, Path file) throws IOException {
