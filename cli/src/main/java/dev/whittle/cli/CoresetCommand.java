@@ -33,6 +33,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
@@ -92,11 +93,19 @@ final class CoresetCommand implements Callable<Integer> {
     @Option(names = "--eval-lr", paramLabel = "LR", defaultValue = "1e-3", description = "Adam learning rate of the evaluation runs (default: ${DEFAULT-VALUE}).")
     float evalLr;
 
+    @Option(names = "--no-compare-random", description = "Skip the random subsets of the same budget (the report's random_* fields are then null):"
+            + " a table of several methods needs the random baseline once per budget, not once per method.")
+    boolean noCompareRandom;
+
     @Option(names = "--full-epochs", paramLabel = "E", defaultValue = "3", description = "Epochs of the one full-data model (0 skips it) (default: ${DEFAULT-VALUE}).")
     int fullEpochs;
 
     @Option(names = "--score-epochs", paramLabel = "E", description = "Epochs of the scoring model: forgetting (default 3), el2n (default 1), the quick embedding model (default 1).")
     Integer scoreEpochs;
+
+    @Option(names = "--scores", paramLabel = "FILE", description = "forgetting and el2n: the scores.txt of an earlier run on the same data and --seed,"
+            + " instead of training the scoring models again (the scores do not depend on the budget).")
+    Path scoresFile;
 
     @Option(names = "--score-seeds", paramLabel = "N", defaultValue = "3", description = "el2n: models whose scores are averaged (default: ${DEFAULT-VALUE}).")
     int scoreSeeds;
@@ -143,6 +152,9 @@ final class CoresetCommand implements Callable<Integer> {
         if (fullEpochs < 0 || fullEpochs > 10_000) throw new BadInputException("--full-epochs: must be between 0 and 10000, got " + fullEpochs);
         if (scoreEpochs != null && (scoreEpochs < 1 || scoreEpochs > 10_000)) throw new BadInputException("--score-epochs: must be between 1 and 10000, got " + scoreEpochs);
         if (scoreSeeds < 1 || scoreSeeds > 100) throw new BadInputException("--score-seeds: must be between 1 and 100, got " + scoreSeeds);
+        boolean scored = method.equals("forgetting") || method.equals("el2n");
+        if (scoresFile != null && !scored) throw new BadInputException("--scores: used only by forgetting and el2n, not " + method);
+        if (scoresFile != null && scoreEpochs != null) throw new BadInputException("--score-epochs: no scoring model is trained when --scores is given");
         DistributionMatching.Config dm = dmConfig();
         checkOutDir();
 
@@ -190,9 +202,12 @@ final class CoresetCommand implements Callable<Integer> {
         o.println("budget   " + budget + " = " + total + " images; method " + method + (spaced ? " in " + (pixelSpace ? "pixel" : "embedding") + " space" : "")
                 + "; seed " + seed + "; " + threads + " thread(s)");
         o.println("eval     " + evalArch + ", " + evalRuns + " runs x " + evalSteps + " Adam steps (lr " + evalLr + ") at batch "
-                + StepTraining.batchSize(total) + "; full data " + (fullEpochs == 0 ? "skipped" : fullEpochs + " epoch(s)"));
+                + StepTraining.batchSize(total) + "; random subsets " + (noCompareRandom ? "skipped" : "too")
+                + "; full data " + (fullEpochs == 0 ? "skipped" : fullEpochs + " epoch(s)"));
+        double[] givenScores = scoresFile != null ? readScores(scoresFile, train.size()) : null;
 
         int[] chosen = null;
+        double[] scores = null;
         Dataset subset;
         byte[] pixels;
         int[] labels;
@@ -218,7 +233,13 @@ final class CoresetCommand implements Callable<Integer> {
             methodFigures.put("dm_first_loss", tenthMean(r.losses(), true));
             methodFigures.put("dm_last_loss", tenthMean(r.losses(), false));
         } else {
-            chosen = select(train, classes, budget, pixelSpace, embedder, o);
+            if (scored) {
+                scores = givenScores != null ? givenScores : score(train, o);
+                if (givenScores != null) o.println(method + " scores read from " + scoresFile);
+                chosen = ScoreSelection.highest(scores, classes, budget, seed);
+            } else {
+                chosen = select(train, classes, budget, pixelSpace, embedder, o);
+            }
             subset = new Subset(train, chosen);
             ArrayDataset copy = ArrayDataset.copyOf(subset);
             pixels = scale.toBytes(copy.data());
@@ -229,10 +250,13 @@ final class CoresetCommand implements Callable<Integer> {
         o.println();
         o.println("training on the " + method + " subset:");
         SubsetEvaluation.Result mine = SubsetEvaluation.evaluate(evalArch, subset, test, evalRuns, evalSteps, evalLr, runLine(o));
-        o.println("training on random subsets of the same budget (drawn with seeds 0.." + (evalRuns - 1) + "):");
-        Dataset trainRef = train;
-        SubsetEvaluation.Result random = SubsetEvaluation.evaluate(evalArch,
-                run -> new Subset(trainRef, RandomSelection.select(classes, budget, run)), test, evalRuns, evalSteps, evalLr, runLine(o));
+        SubsetEvaluation.Result random = null;
+        if (!noCompareRandom) {
+            o.println("training on random subsets of the same budget (drawn with seeds 0.." + (evalRuns - 1) + "):");
+            Dataset trainRef = train;
+            random = SubsetEvaluation.evaluate(evalArch,
+                    run -> new Subset(trainRef, RandomSelection.select(classes, budget, run)), test, evalRuns, evalSteps, evalLr, runLine(o));
+        }
         Double full = null;
         if (fullEpochs > 0) {
             o.println("training on the full training split:");
@@ -242,15 +266,16 @@ final class CoresetCommand implements Callable<Integer> {
             full = Evaluator.evaluate(model, test, 256).accuracy();
         }
 
-        writeOutputs(split, scale, pixels, labels, rows, cols, chosen);
+        writeOutputs(split, scale, pixels, labels, rows, cols, chosen, scores);
 
         o.println();
         o.printf(Locale.ROOT, "%-12s %8s %24s%n", "set", "images", "test accuracy");
         o.printf(Locale.ROOT, "%-12s %8d %15.2f%% ± %5.2f  (%d runs)%n", method, total, 100 * mine.mean(), 100 * mine.std(), evalRuns);
-        o.printf(Locale.ROOT, "%-12s %8d %15.2f%% ± %5.2f  (%d runs)%n", "random", total, 100 * random.mean(), 100 * random.std(), evalRuns);
+        if (random != null) o.printf(Locale.ROOT, "%-12s %8d %15.2f%% ± %5.2f  (%d runs)%n", "random", total, 100 * random.mean(), 100 * random.std(), evalRuns);
         if (full != null) o.printf(Locale.ROOT, "%-12s %8d %15.2f%%          (1 run, %d epochs)%n", "full data", train.size(), 100 * full, fullEpochs);
         double seconds = (System.nanoTime() - start) / 1e9;
-        o.printf(Locale.ROOT, "wrote %s (IDX train/t10k files, %sgrid.png) in %.1f s%n", out, chosen != null ? "indices.txt, " : "", seconds);
+        o.printf(Locale.ROOT, "wrote %s (IDX train/t10k files, %s%sgrid.png) in %.1f s%n", out, chosen != null ? "indices.txt, " : "",
+                scores != null ? "scores.txt, " : "", seconds);
 
         if (common.report != null) {
             Map<String, Object> r = new LinkedHashMap<>();
@@ -267,11 +292,14 @@ final class CoresetCommand implements Callable<Integer> {
             settings.put("eval_steps", evalSteps);
             settings.put("eval_batch_size", StepTraining.batchSize(total));
             settings.put("eval_lr", evalLr);
+            settings.put("compare_random", !noCompareRandom);
             settings.put("full_epochs", fullEpochs);
-            if (method.equals("forgetting") || method.equals("el2n") || (spaced && !pixelSpace && embedModel == null)) {
-                settings.put("score_epochs", scoreEpochsFor());
+            if (scoresFile != null) {
+                settings.put("scores", scoresFile.toString());
+            } else {
+                if (scored || (spaced && !pixelSpace && embedModel == null)) settings.put("score_epochs", scoreEpochsFor());
+                if (method.equals("el2n")) settings.put("score_seeds", scoreSeeds);
             }
-            if (method.equals("el2n")) settings.put("score_seeds", scoreSeeds);
             if (method.equals("dm")) {
                 settings.put("dm_width", dm.width());
                 settings.put("dm_iterations", dm.iterations());
@@ -290,9 +318,9 @@ final class CoresetCommand implements Callable<Integer> {
             r.put("accuracy_mean", mine.mean());
             r.put("accuracy_std", mine.std());
             r.put("accuracies", Arrays.stream(mine.accuracies()).boxed().toList());
-            r.put("random_accuracy_mean", random.mean());
-            r.put("random_accuracy_std", random.std());
-            r.put("random_accuracies", Arrays.stream(random.accuracies()).boxed().toList());
+            r.put("random_accuracy_mean", random != null ? random.mean() : null);
+            r.put("random_accuracy_std", random != null ? random.std() : null);
+            r.put("random_accuracies", random != null ? Arrays.stream(random.accuracies()).boxed().toList() : null);
             r.put("full_accuracy", full);
             r.putAll(methodFigures);
             r.put("seconds", seconds);
@@ -353,23 +381,55 @@ final class CoresetCommand implements Callable<Integer> {
                 yield method.equals("herding") ? Herding.select(train, classes, e, budget)
                         : KCenterGreedy.select(train, classes, e, budget, seed);
             }
-            case "forgetting" -> {
-                int epochs = scoreEpochsFor();
-                o.println("forgetting scores: training " + evalArch + " for " + epochs + " epoch(s), counting forgetting events");
-                Sequential m = ArchSpec.build(evalArch, train.sampleShape(), seed);
-                double[] s = ForgettingScores.compute(m, train, epochs, evalLr, seed);
-                long unlearned = Arrays.stream(s).filter(Double::isInfinite).count();
-                long never = Arrays.stream(s).filter(v -> v == 0).count();
-                o.printf(Locale.ROOT, "  %d never learned, %d never forgotten, %d forgotten at least once%n", unlearned, never, s.length - unlearned - never);
-                yield ScoreSelection.highest(s, classes, budget, seed);
-            }
-            case "el2n" -> {
-                int epochs = scoreEpochsFor();
-                o.println("EL2N scores: " + scoreSeeds + " " + evalArch + " models trained for " + epochs + " epoch(s), error norms averaged");
-                yield ScoreSelection.highest(El2nScores.compute(evalArch, train, epochs, scoreSeeds, evalLr, seed), classes, budget, seed);
-            }
             default -> throw new IllegalStateException(method);
         };
+    }
+
+    /** Forgetting or EL2N scores of every training image, from scoring models trained here. */
+    private double[] score(Dataset train, PrintStream o) throws BadInputException {
+        int epochs = scoreEpochsFor();
+        if (method.equals("forgetting")) {
+            o.println("forgetting scores: training " + evalArch + " for " + epochs + " epoch(s), counting forgetting events");
+            Sequential m = ArchSpec.build(evalArch, train.sampleShape(), seed);
+            double[] s = ForgettingScores.compute(m, train, epochs, evalLr, seed);
+            long unlearned = Arrays.stream(s).filter(Double::isInfinite).count();
+            long never = Arrays.stream(s).filter(v -> v == 0).count();
+            o.printf(Locale.ROOT, "  %d never learned, %d never forgotten, %d forgotten at least once%n", unlearned, never, s.length - unlearned - never);
+            return s;
+        }
+        o.println("EL2N scores: " + scoreSeeds + " " + evalArch + " models trained for " + epochs + " epoch(s), error norms averaged");
+        return El2nScores.compute(evalArch, train, epochs, scoreSeeds, evalLr, seed);
+    }
+
+    /**
+     * Reads a scores.txt: one score per training image, in the training split's order, as
+     * {@link Double#toString} wrote it ("Infinity" marks a forgetting example never learned).
+     */
+    static double[] readScores(Path file, int expected) throws BadInputException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new BadInputException("--scores: no such file " + file);
+        } catch (IOException e) {
+            throw new BadInputException("--scores: cannot read " + file + ": " + e.getMessage());
+        }
+        if (lines.size() != expected) {
+            throw new BadInputException("--scores " + file + ": " + lines.size() + " lines, but the training split has " + expected + " images");
+        }
+        double[] s = new double[expected];
+        for (int i = 0; i < expected; i++) {
+            String line = lines.get(i).strip();
+            try {
+                s[i] = Double.parseDouble(line);
+            } catch (NumberFormatException e) {
+                s[i] = Double.NaN;
+            }
+            if (Double.isNaN(s[i]) || s[i] < 0) {
+                throw new BadInputException("--scores " + file + ": line " + (i + 1) + ": expected a score >= 0, got \"" + line + "\"");
+            }
+        }
+        return s;
     }
 
     private static SubsetEvaluation.Listener runLine(PrintStream o) {
@@ -406,7 +466,8 @@ final class CoresetCommand implements Callable<Integer> {
     }
 
     /** Writes everything into a temporary sibling folder, then renames it to --out. */
-    private void writeOutputs(DataSplit split, PixelScale scale, byte[] pixels, int[] labels, int rows, int cols, int[] chosen) throws IOException {
+    private void writeOutputs(DataSplit split, PixelScale scale, byte[] pixels, int[] labels, int rows, int cols, int[] chosen, double[] scores)
+            throws IOException {
         Path abs = out.toAbsolutePath();
         Path parent = abs.getParent();
         Files.createDirectories(parent);
@@ -426,6 +487,11 @@ final class CoresetCommand implements Callable<Integer> {
                 StringBuilder sb = new StringBuilder();
                 for (int i : chosen) sb.append(i).append('\n');
                 Files.writeString(tmp.resolve("indices.txt"), sb, StandardCharsets.UTF_8);
+            }
+            if (scores != null) {
+                StringBuilder sb = new StringBuilder();
+                for (double v : scores) sb.append(v).append('\n');
+                Files.writeString(tmp.resolve("scores.txt"), sb, StandardCharsets.UTF_8);
             }
             PngGrid.write(tmp.resolve("grid.png"), PngGrid.layout(pixels, labels, split.train().numClasses(), rows, cols, GRID_COLUMNS));
             if (Files.isDirectory(abs)) Files.delete(abs); // checked empty before any work

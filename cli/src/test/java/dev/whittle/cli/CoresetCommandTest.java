@@ -116,6 +116,66 @@ class CoresetCommandTest {
     }
 
     @Test
+    void noCompareRandomLeavesTheRandomFiguresEmpty() throws IOException {
+        Path out = dir.resolve("k"), report = dir.resolve("k.json");
+        MainTest.Run r = run(concat(new String[] {"coreset", "--data", "mnist-10k", "--method", "kcenter", "--space", "pixel", "--per-class", "2",
+                "--no-compare-random", "--out", out.toString(), "--report", report.toString()}, QUICK_EVAL));
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> c = readReport(report);
+        assertEquals(false, ((Map<?, ?>) c.get("settings")).get("compare_random"));
+        assertTrue(c.containsKey("random_accuracy_mean") && c.containsKey("random_accuracy_std"), "present, and null");
+        assertNull(c.get("random_accuracy_mean"));
+        assertNull(c.get("random_accuracy_std"));
+        assertNull(c.get("random_accuracies"));
+        assertTrue(number(c, "accuracy_mean") > 0.2, c.toString());
+        assertFalse(r.out().contains("training on random subsets"), r.out());
+    }
+
+    @Test
+    void scoresOfOneRunChooseTheSameImagesInTheNext() throws IOException, BadInputException {
+        String[] el2n = {"coreset", "--data", "mnist-10k", "--method", "el2n", "--no-compare-random"};
+        Path first = dir.resolve("first"), again = dir.resolve("again"), more = dir.resolve("more"), report = dir.resolve("again.json");
+        MainTest.Run r = run(concat(concat(el2n, "--per-class", "2", "--score-epochs", "1", "--score-seeds", "1", "--out", first.toString()), QUICK_EVAL));
+        assertEquals(0, r.code(), r.err());
+        List<String> scores = Files.readAllLines(first.resolve("scores.txt"));
+        int n = Datasets.open("mnist-10k", null, 0.2, 0).train().size();
+        assertEquals(n, scores.size());
+        for (String s : scores) assertTrue(Double.parseDouble(s) >= 0 && Double.parseDouble(s) <= Math.sqrt(2) + 1e-9, s);
+
+        Path file = first.resolve("scores.txt");
+        r = run(concat(concat(el2n, "--per-class", "2", "--scores", file.toString(), "--out", again.toString(), "--report", report.toString()), QUICK_EVAL));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(Files.readAllLines(first.resolve("indices.txt")), Files.readAllLines(again.resolve("indices.txt")));
+        assertEquals(scores, Files.readAllLines(again.resolve("scores.txt")), "written back unchanged");
+        Map<?, ?> settings = (Map<?, ?>) readReport(report).get("settings");
+        assertEquals(file.toString(), settings.get("scores"));
+        assertFalse(settings.containsKey("score_epochs"), "no scoring model was trained");
+
+        // a larger budget keeps the smaller one's images: each class's from the highest score down
+        r = run(concat(concat(el2n, "--per-class", "4", "--scores", file.toString(), "--out", more.toString()), QUICK_EVAL));
+        assertEquals(0, r.code(), r.err());
+        List<String> two = Files.readAllLines(first.resolve("indices.txt")), four = Files.readAllLines(more.resolve("indices.txt"));
+        for (int c = 0; c < 10; c++) assertEquals(two.subList(2 * c, 2 * c + 2), four.subList(4 * c, 4 * c + 2), "class " + c);
+    }
+
+    @Test
+    void badScoreFilesAreRejected() throws IOException, BadInputException {
+        Path out = dir.resolve("never");
+        String[] base = {"coreset", "--data", "mnist-10k", "--per-class", "2", "--out", out.toString()};
+        int n = Datasets.open("mnist-10k", null, 0.2, 0).train().size();
+        Path shortFile = Files.writeString(dir.resolve("short.txt"), "0.5\n0.25\n");
+        Path bad = Files.writeString(dir.resolve("bad.txt"), "0.5\n".repeat(n - 1) + "x\n");
+        Path negative = Files.writeString(dir.resolve("negative.txt"), "-1.0\n" + "0.5\n".repeat(n - 1));
+        assertRejected("--scores", concat(base, "--method", "herding", "--scores", shortFile.toString()));
+        assertRejected("--score-epochs", concat(base, "--method", "el2n", "--scores", shortFile.toString(), "--score-epochs", "2"));
+        assertRejected("2 lines", concat(base, "--method", "el2n", "--scores", shortFile.toString()));
+        assertRejected("line " + n, concat(base, "--method", "forgetting", "--scores", bad.toString()));
+        assertRejected("line 1", concat(base, "--method", "el2n", "--scores", negative.toString()));
+        assertRejected("no such file", concat(base, "--method", "el2n", "--scores", dir.resolve("missing.txt").toString()));
+        assertFalse(Files.exists(out), "nothing written on bad input");
+    }
+
+    @Test
     void badOptionsAreRejected() throws IOException {
         Path out = dir.resolve("never");
         String[] base = {"coreset", "--data", "mnist-10k", "--out", out.toString()};
