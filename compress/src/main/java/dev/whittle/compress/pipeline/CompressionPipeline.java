@@ -141,6 +141,7 @@ public final class CompressionPipeline {
         List<Measured> kept = new ArrayList<>();
         kept.add(measure("original", new State(original, original, false), baseVal, 0, "the trained model", originalFile));
         State current = kept.get(0).state;
+        double currentValidation = baseVal;
         List<Recipe.Step> steps = settings.recipe().steps();
         for (int s = 0; s < steps.size(); s++) {
             Recipe.Step step = steps.get(s);
@@ -153,7 +154,7 @@ public final class CompressionPipeline {
             int tries = backsOff(step.name()) ? step.integer("tries") : 1;
             List<Integer> sensitiveFirst = null;
             for (int k = 0; k < tries && fitted == null; k++) {
-                if (k > 0 && step.name().equals("quantize") && sensitiveFirst == null) sensitiveFirst = sensitiveLayers(current);
+                if (k > 0 && step.name().equals("quantize") && sensitiveFirst == null) sensitiveFirst = sensitiveLayers(current, currentValidation, step);
                 Recipe.Step trial = backOff(step, k, sensitiveFirst);
                 if (trial == null) break;
                 if (k > 0) log.line("  backing off: " + trial.line());
@@ -172,6 +173,7 @@ public final class CompressionPipeline {
             Path file = last ? settings.out() : work.resolve(kept.size() + "-" + step.name() + ".safetensors");
             kept.add(measure(step.name(), fitted.state, fitted.validation, seconds, note, save(fitted.state.model(), file)));
             current = fitted.state;
+            currentValidation = fitted.validation;
         }
         if (kept.size() > 1 && kept.get(kept.size() - 1).file != settings.out()) {
             // the last step was dropped: the final model is the last kept one, saved to --out
@@ -244,11 +246,13 @@ public final class CompressionPipeline {
         return String.format(Locale.ROOT, "%.4f", x).replaceAll("0+$", "").replaceAll("\\.$", "");
     }
 
-    /** The quantizable layers, the one whose quantization alone costs the most validation accuracy first. */
-    private List<Integer> sensitiveLayers(State current) {
-        QuantizationConfig config = quantization(current, Recipe.DEFAULTS.get("quantize"), Set.of());
-        double base = accuracy(current.floatModel(), split.validation());
-        List<Sensitivity.LayerResult> r = new ArrayList<>(Sensitivity.analyze(current.floatModel(), trainData, split.validation(), config, base));
+    /**
+     * The quantizable layers, the one whose quantization alone (INT8, as {@code step} calibrates)
+     * costs the most validation accuracy first; {@code validation} is the current model's.
+     */
+    private List<Integer> sensitiveLayers(State current, double validation, Recipe.Step step) {
+        QuantizationConfig config = quantization(current, step.with("bits", "8").settings(), Set.of());
+        List<Sensitivity.LayerResult> r = new ArrayList<>(Sensitivity.analyze(current.floatModel(), trainData, split.validation(), config, validation));
         r.sort(Comparator.comparingDouble(Sensitivity.LayerResult::dropPoints).reversed().thenComparingInt(Sensitivity.LayerResult::index));
         List<Integer> order = new ArrayList<>();
         for (Sensitivity.LayerResult x : r) order.add(x.index());
