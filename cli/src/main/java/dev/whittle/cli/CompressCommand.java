@@ -237,8 +237,8 @@ final class CompressCommand implements Callable<Integer> {
         s.put("html", html == null ? null : html.toString());
         r.put("settings", s);
         StepMetrics first = steps.get(0), last = steps.get(steps.size() - 1);
-        r.put("baseline", figures(first));
-        r.put("final", figures(last));
+        r.put("baseline", ModelStats.of(first));
+        r.put("final", ModelStats.of(last));
         r.put("compression_ratio", (double) first.fileBytes() / last.fileBytes());
         if (!Double.isNaN(last.latencyUsP50())) r.put("speedup", first.latencyUsP50() / last.latencyUsP50());
         r.put("accuracy_drop_points", 100 * (first.accuracy() - last.accuracy()));
@@ -248,7 +248,7 @@ final class CompressCommand implements Callable<Integer> {
         for (StepMetrics m : steps) {
             Map<String, Object> f = new LinkedHashMap<>();
             f.put("name", m.name());
-            f.putAll(figures(m));
+            f.putAll(ModelStats.of(m));
             f.put("note", m.note());
             f.put("seconds", m.seconds());
             List<Object> layers = new ArrayList<>();
@@ -270,22 +270,5 @@ final class CompressCommand implements Callable<Integer> {
         r.put("steps", list);
         r.put("manifest", manifest);
         return r;
-    }
-
-    /** The fields DESIGN.md's baseline and final objects share. */
-    private static Map<String, Object> figures(StepMetrics m) {
-        Map<String, Object> f = new LinkedHashMap<>();
-        f.put("accuracy", m.accuracy());
-        if (!Double.isNaN(m.validationAccuracy())) f.put("validation_accuracy", m.validationAccuracy());
-        f.put("file_bytes", m.fileBytes());
-        f.put("header_bytes", m.headerBytes());
-        f.put("params", m.params());
-        f.put("nonzeros", m.nonzeros());
-        if (!Double.isNaN(m.latencyUsP50())) {
-            f.put("latency_us_p50", m.latencyUsP50());
-            f.put("latency_us_p95", m.latencyUsP95());
-            f.put("throughput_per_s", m.throughputPerSecond());
-        }
-        return f;
     }
 }

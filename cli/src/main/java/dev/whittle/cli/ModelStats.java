@@ -14,12 +14,28 @@ final class ModelStats {
     }
 
     static Map<String, Object> of(Model model, double accuracy, Long fileBytes, Long headerBytes) {
+        return of(accuracy, fileBytes, headerBytes, model.parameterCount(), nonzeroWeights(model));
+    }
+
+    /** The same fields for a step of {@code whittle compress}, with its timing where it was measured. */
+    static Map<String, Object> of(dev.whittle.compress.report.StepMetrics s) {
+        Map<String, Object> m = of(s.accuracy(), s.fileBytes(), s.headerBytes(), s.params(), s.nonzeros());
+        if (!Double.isNaN(s.validationAccuracy())) m.put("validation_accuracy", s.validationAccuracy());
+        if (!Double.isNaN(s.latencyUsP50())) {
+            m.put("latency_us_p50", s.latencyUsP50());
+            m.put("latency_us_p95", s.latencyUsP95());
+            m.put("throughput_per_s", s.throughputPerSecond());
+        }
+        return m;
+    }
+
+    private static Map<String, Object> of(double accuracy, Long fileBytes, Long headerBytes, long params, long nonzeros) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("accuracy", accuracy);
         if (fileBytes != null) m.put("file_bytes", fileBytes);
         if (headerBytes != null) m.put("header_bytes", headerBytes);
-        m.put("params", model.parameterCount());
-        m.put("nonzeros", nonzeroWeights(model));
+        m.put("params", params);
+        m.put("nonzeros", nonzeros);
         return m;
     }
 

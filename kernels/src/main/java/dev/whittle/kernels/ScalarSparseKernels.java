@@ -47,8 +47,8 @@ public final class ScalarSparseKernels implements SparseKernels {
     }
 
     @Override
-    public void conv2dSparse(SparseFilters f, float[] padded, float[] y, int yOff) {
-        f.check(padded, y, yOff);
+    public void conv2dSparse(SparseFilters f, float[] padded, float[] plane, float[] y, int yOff) {
+        f.check(padded, plane, y, yOff);
         for (int o = 0; o < f.outC; o++) {
             for (int oy = 0; oy < f.outH; oy++) {
                 for (int ox = 0; ox < f.outW; ox++) {

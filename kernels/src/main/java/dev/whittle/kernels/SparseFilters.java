@@ -97,6 +97,11 @@ public final class SparseFilters {
         return inC * paddedHeight * paddedWidth + kernel + positions() - outH * paddedWidth;
     }
 
+    /** Floats of the scratch plane {@link SparseKernels#conv2dSparse} computes one filter's outputs in. */
+    public int planeLength() {
+        return positions();
+    }
+
     /** Copies one input {@code [inC, H, W]} at {@code x[xOff]} into the interior of {@code padded} (its borders stay as they are: zero). */
     public void fillPadded(float[] x, int xOff, float[] padded) {
         for (int c = 0; c < inC; c++) {
@@ -132,8 +137,9 @@ public final class SparseFilters {
         return (double) values.length / ((long) outC * inC * kernel * kernel);
     }
 
-    void check(float[] padded, float[] y, int yOff) {
+    void check(float[] padded, float[] plane, float[] y, int yOff) {
         if (padded.length < paddedLength()) throw new IllegalArgumentException("padded scratch holds " + padded.length + " floats, needs " + paddedLength());
+        if (plane.length < planeLength()) throw new IllegalArgumentException("plane scratch holds " + plane.length + " floats, needs " + planeLength());
         if (yOff < 0 || (long) yOff + (long) outC * outH * outW > y.length) {
             throw new IllegalArgumentException("output [" + outC + ", " + outH + ", " + outW + "] at " + yOff + " does not fit in " + y.length + " floats");
         }

@@ -96,10 +96,12 @@ public interface SparseKernels {
 
     /**
      * {@code y[outC, outH, outW]} = the stride-1 convolution of {@code padded} (an input copied in by
-     * {@link SparseFilters#fillPadded}) with the filters' nonzero taps, no bias. Each output element
+     * {@link SparseFilters#fillPadded}) with the filters' nonzero taps, no bias; {@code plane} is the
+     * caller's scratch of {@link SparseFilters#planeLength} floats (kept across calls, so a forward
+     * pass allocates nothing). Each output element
      * is {@code s = fma(v_t, x_t, s)} from {@code s = 0} over its filter's taps in order: exact
      * whenever the operands are integers whose partial sums stay below 2^24, so a convolution of
      * int8 values gives the dense convolution's sums bit for bit.
      */
-    void conv2dSparse(SparseFilters f, float[] padded, float[] y, int yOff);
+    void conv2dSparse(SparseFilters f, float[] padded, float[] plane, float[] y, int yOff);
 }

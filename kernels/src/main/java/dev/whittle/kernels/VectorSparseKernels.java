@@ -177,17 +177,16 @@ final class VectorSparseKernels implements SparseKernels {
      * is one broadcast times one contiguous load; 32 positions go at once, four independent FMA
      * chains to hide the FMA latency, over the whole output plane as one run. Each lane sums its
      * taps in order, so the result is the scalar twin's bit for bit. The positions of padding
-     * columns are computed into a scratch plane and left there. Against rows of eight pixels with
+     * columns are computed into the caller's scratch plane and left there. Against rows of eight pixels with
      * four rows in flight, on LeNet-5's second convolution (10x10 outputs, rows of 14) this does 5
      * blocks of taps per filter instead of 8, with no one-chain remainder rows.
      */
     @Override
-    public void conv2dSparse(SparseFilters f, float[] padded, float[] y, int yOff) {
-        f.check(padded, y, yOff);
+    public void conv2dSparse(SparseFilters f, float[] padded, float[] plane, float[] y, int yOff) {
+        f.check(padded, plane, y, yOff);
         int outH = f.outH, outW = f.outW, pw = f.paddedWidth, positions = f.positions();
         int[] ptr = f.filterPointers, off = f.offsets;
         float[] val = f.values;
-        float[] plane = new float[positions];
         for (int o = 0; o < f.outC; o++) {
             int t0 = ptr[o], t1 = ptr[o + 1];
             for (int q = 0; q < positions; q += 4 * L) {

@@ -255,8 +255,9 @@ class SparseKernelsTest {
                 f.fillPadded(x, 0, padded);
                 int n = outC * f.outputHeight() * f.outputWidth();
                 float[] a = new float[n + 3], b = new float[n + 3], expected = new float[n];
-                scalar.conv2dSparse(f, padded, a, 3);
-                vector.conv2dSparse(f, padded, b, 3);
+                float[] plane = new float[f.planeLength()];
+                scalar.conv2dSparse(f, padded, plane, a, 3);
+                vector.conv2dSparse(f, padded, plane, b, 3);
                 String what = java.util.Arrays.toString(sh) + " density " + density;
                 assertBits(a, b, what);
                 dense.conv2dDirect(x, 0, inC, h, w, weights, new float[outC], outC, k, pad, expected, 0);
@@ -272,6 +273,7 @@ class SparseKernelsTest {
         assertThrows(IllegalArgumentException.class, () -> SparseFilters.of(new float[] {Float.NaN}, 1, 1, 2, 2, 1, 0));
         SparseFilters f = SparseFilters.of(new float[9], 1, 1, 3, 3, 3, 0);
         assertEquals(0, f.nnz());
-        assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparse(f, new float[1], new float[1], 0));
+        assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparse(f, new float[1], new float[f.planeLength()], new float[1], 0));
+        assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparse(f, new float[f.paddedLength()], new float[0], new float[1], 0));
     }
 }

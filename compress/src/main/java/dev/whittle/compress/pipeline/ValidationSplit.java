@@ -22,12 +22,7 @@ public record ValidationSplit(Dataset train, Dataset validation) {
         if (held < 1 || held >= n) throw new IllegalArgumentException(n + " training samples cannot spare a validation share of " + fraction);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
-        Rng rng = new Rng(seed ^ 0x5EED_0F_7A1DL);
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1), t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        new Rng(seed ^ 0x5EED_0F_7A1DL).shuffle(order);
         int[] validation = Arrays.copyOf(order, held), rest = Arrays.copyOfRange(order, held, n);
         Arrays.sort(validation);
         Arrays.sort(rest);   // fine-tuning shuffles by its own seed; keep the subset in the data's order

@@ -121,7 +121,9 @@ final class IntegerProduct {
             return;
         }
         sparse = sparseWeights(weights);
-        exactFloat = weights.bits() == 8 && weights.cols() <= QuantizedConv2d.EXACT_FLOAT_K ? widened(weights) : null;
+        // a layer sparse enough for the sparse kernels at batch 1 never takes the float GEMV: no copy for it
+        boolean sparseAtBatch1 = sparse != null && sparse.density() < SPARSE_INT8_GEMV_DENSITY;
+        exactFloat = weights.bits() == 8 && weights.cols() <= QuantizedConv2d.EXACT_FLOAT_K && !sparseAtBatch1 ? widened(weights) : null;
         float sx = input.scales()[0];
         int32Bias = new int[n];
         float[] ws = new float[n];

@@ -78,6 +78,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
     /** The nonzero taps (stride 1, at or below the measured break-even density); else null. */
     private final SparseFilters sparse;
     private float[] padded = new float[0];
+    private float[] tapPlane = new float[0];
     private float[] real = new float[0];
     private final float[] zeros;
 
@@ -162,6 +163,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (sums.length < outSize) sums = new float[outSize];
         if (real.length < outSize) real = new float[outSize];
         if (sparse != null && padded.length < sparse.paddedLength()) padded = new float[sparse.paddedLength()];
+        if (sparse != null && tapPlane.length < sparse.planeLength()) tapPlane = new float[sparse.planeLength()];
         for (int s = 0; s < batch; s++) {
             integerSums(x.bytes(), s * inSize, inSize);
             epilogue(s, outSize);
@@ -174,7 +176,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
         QUANT.dequantize(in, from, inSize, 1f, product.inputZeroPoint, QuantRange.INT8, centred, 0);
         if (sparse != null) {
             sparse.fillPadded(centred, 0, padded);
-            SPARSE.conv2dSparse(sparse, padded, sums, 0);
+            SPARSE.conv2dSparse(sparse, padded, tapPlane, sums, 0);
         } else if (stride == 1 && outC <= DIRECT_MAX_OUT) {
             // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
             FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
