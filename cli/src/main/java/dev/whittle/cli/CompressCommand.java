@@ -140,7 +140,7 @@ final class CompressCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "%.1fx smaller (%,d -> %,d bytes, header %,d), test accuracy %.2f%% -> %.2f%% (%+.2f points)",
                 (double) first.fileBytes() / last.fileBytes(), first.fileBytes(), last.fileBytes(), last.headerBytes(),
                 100 * first.accuracy(), 100 * last.accuracy(), 100 * (last.accuracy() - first.accuracy()));
-        if (!Double.isNaN(last.latencyUsP50())) o.printf(Locale.ROOT, ", %.2fx faster at batch 1", first.latencyUsP50() / last.latencyUsP50());
+        if (!Double.isNaN(last.latencyUsP50())) o.print(", " + Reports.faster(first.latencyUsP50() / last.latencyUsP50(), "%.2f") + " at batch 1");
         o.println();
         o.println("saved " + out + " (whittle.sha256 " + outputHash + ")");
         if (common.report != null) {

@@ -91,7 +91,7 @@ final class DemoCommand implements Callable<Integer> {
             console.println();
             console.printf(Locale.ROOT, "The compressed student is %.0fx smaller than the teacher's file (%,d bytes)", (double) first.fileBytes() / last.fileBytes(),
                     last.fileBytes());
-            if (!Double.isNaN(last.latencyUsP50())) console.printf(Locale.ROOT, " and %.1fx faster at batch 1", first.latencyUsP50() / last.latencyUsP50());
+            if (!Double.isNaN(last.latencyUsP50())) console.print(" and " + Reports.faster(first.latencyUsP50() / last.latencyUsP50(), "%.1f") + " at batch 1");
             console.printf(Locale.ROOT, ", at %+.2f points of test accuracy.%n", 100 * (last.accuracy() - first.accuracy()));
             console.printf(Locale.ROOT, "A model trained on 100 herded digits scores %.2f%% (random 100: %.2f%%; the teacher saw 8,000: %.2f%%).%n",
                     100 * number(cs, "accuracy_mean"), 100 * number(cs, "random_accuracy_mean"), 100 * teacherAccuracy);

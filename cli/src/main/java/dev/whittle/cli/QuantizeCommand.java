@@ -95,6 +95,10 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--keep-float", paramLabel = "I,J", split = ",", description = "Indices of layers to keep in FP32 (see whittle inspect).")
     List<Integer> keepFloat = new ArrayList<>();
 
+    @Option(names = "--int8-layers", paramLabel = "I,J", split = ",",
+            description = "With --bits 4: indices of layers to quantize to INT8 instead (per channel, int8 activations): mixed precision.")
+    List<Integer> int8Layers = new ArrayList<>();
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the calibration draw (and of a csv: test split) (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -119,6 +123,12 @@ final class QuantizeCommand implements Callable<Integer> {
             if (i < 0 || i >= model.layers().size() || !PostTrainingQuantizer.quantizable(model.layers().get(i))) {
                 throw new BadInputException("--keep-float: layer " + i + " is not a Linear or Conv2d of " + modelPath + " (see whittle inspect)");
             }
+        }
+        for (int i : config.int8Layers()) {
+            if (i < 0 || i >= model.layers().size() || !PostTrainingQuantizer.quantizable(model.layers().get(i))) {
+                throw new BadInputException("--int8-layers: layer " + i + " is not a Linear or Conv2d of " + modelPath + " (see whittle inspect)");
+            }
+            if (config.keepFloat().contains(i)) throw new BadInputException("--int8-layers: layer " + i + " is also in --keep-float");
         }
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());
@@ -221,6 +231,7 @@ final class QuantizeCommand implements Callable<Integer> {
             settings.put("sensitivity", sensitivity);
             settings.put("calib_samples", calibSamples);
             settings.put("keep_float", new ArrayList<>(config.keepFloat()));
+            if (!int8Layers.isEmpty()) settings.put("int8_layers", new ArrayList<>(config.int8Layers()));
             settings.put("seed", seed);
             settings.put("runs", runs);
             settings.put("threads", threads);
@@ -327,8 +338,9 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new BadInputException("--activations 32 with --bits 8: INT8 weights run on the integer kernels with int8 activations; use --activations 8");
         }
         ActivationMode mode = bits == 8 ? ActivationMode.INT8 : acts == 8 ? ActivationMode.INT8_DYNAMIC : ActivationMode.FLOAT;
+        if (bits == 8 && !int8Layers.isEmpty()) throw new BadInputException("--int8-layers: only with --bits 4 (with --bits 8 every layer is INT8)");
         return new QuantizationConfig(bits, g, group, mode, symmetric, calibration, calibSamples, seed, new LinkedHashSet<>(keepFloat),
-                weightMethod, foldBn, equalize, biasCorrection);
+                weightMethod, foldBn, equalize, biasCorrection, new LinkedHashSet<>(int8Layers));
     }
 
     private static String weightsLabel(QuantizationConfig c) {
@@ -351,7 +363,8 @@ final class QuantizeCommand implements Callable<Integer> {
         String mine = "quantize --bits " + bits + " --method " + method + (foldBn ? " --fold-bn" : "") + (equalize ? " --equalize" : "")
                 + (biasCorrection ? " --bias-correction" : "") + (qatEpochs > 0 ? " --qat-epochs " + qatEpochs + " --qat-lr " + qatLr : "") + (weights != null ? " --weights " + weights : "") + (activations != null ? " --activations " + activations : "")
                 + " --scheme " + scheme + " --calibration " + calibration + " --calib-samples " + calibSamples
-                + (keepFloat.isEmpty() ? "" : " --keep-float " + keepFloat.toString().replaceAll("[\\[\\] ]", "")) + " --seed " + seed;
+                + (keepFloat.isEmpty() ? "" : " --keep-float " + keepFloat.toString().replaceAll("[\\[\\] ]", ""))
+                + (int8Layers.isEmpty() ? "" : " --int8-layers " + int8Layers.toString().replaceAll("[\\[\\] ]", "")) + " --seed " + seed;
         return previous == null ? mine : previous + " | " + mine;
     }
 }

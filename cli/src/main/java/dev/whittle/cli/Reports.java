@@ -14,6 +14,12 @@ final class Reports {
 
     private Reports() {}
 
+    /** A speed ratio (old time over new) in words: "2.31x faster" or, below 1, "1.73x slower". */
+    static String faster(double ratio, String format) {
+        return ratio >= 1 ? String.format(java.util.Locale.ROOT, format, ratio) + "x faster"
+                : String.format(java.util.Locale.ROOT, format, 1 / ratio) + "x slower";
+    }
+
     static void write(Path file, Map<String, Object> report) throws IOException {
         writeText(file, Json.writePretty(report) + "\n");
     }

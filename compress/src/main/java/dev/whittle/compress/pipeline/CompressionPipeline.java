@@ -29,11 +29,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 import java.util.function.IntFunction;
 
 /**
@@ -152,10 +154,12 @@ public final class CompressionPipeline {
             Attempt fitted = null;
             List<String> refused = new ArrayList<>();
             int tries = backsOff(step.name()) ? step.integer("tries") : 1;
-            List<Integer> sensitiveFirst = null;
+            Map<Integer, List<Integer>> sensitiveFirst = new HashMap<>();   // by bits, scanned when a back-off first needs it
+            State from = current;
+            double fromValidation = currentValidation;
+            IntFunction<List<Integer>> order = bits -> sensitiveFirst.computeIfAbsent(bits, b -> sensitiveLayers(from, fromValidation, step, b));
             for (int k = 0; k < tries && fitted == null; k++) {
-                if (k > 0 && step.name().equals("quantize") && sensitiveFirst == null) sensitiveFirst = sensitiveLayers(current, currentValidation, step);
-                Recipe.Step trial = backOff(step, k, sensitiveFirst);
+                Recipe.Step trial = backOff(step, k, order);
                 if (trial == null) break;
                 if (k > 0) log.line("  backing off: " + trial.line());
                 State next = apply(trial, current);
@@ -206,9 +210,12 @@ public final class CompressionPipeline {
     /**
      * The {@code k}-th try of a step: as written for {@code k = 0}, then each time gentler:
      * twice the weights kept, half the units removed, twice the shared values, one more of the
-     * most sensitive layers (on validation) left in FP32 — INT4 first falls back to INT8.
+     * most sensitive layers (on validation) left in FP32. INT4 first moves its most sensitive
+     * layers to INT8 one at a time (mixed precision: INT4 where the sensitivity scan allows),
+     * then all of them, then goes on as INT8 does. {@code sensitiveFirst} gives the quantizable
+     * layers, most sensitive first, when quantized alone to the given bits.
      */
-    static Recipe.Step backOff(Recipe.Step step, int k, List<Integer> sensitiveFirst) {
+    static Recipe.Step backOff(Recipe.Step step, int k, IntFunction<List<Integer>> sensitiveFirst) {
         if (k == 0) return step;
         return switch (step.name()) {
             case "prune" -> {
@@ -221,8 +228,10 @@ public final class CompressionPipeline {
                 yield c > 256 ? null : step.with("clusters", Long.toString(c));
             }
             case "quantize" -> {
-                if (step.integer("bits") == 4) yield k == 1 ? step.with("bits", "8") : quantizeKeeping(step.with("bits", "8"), k - 1, sensitiveFirst);
-                yield quantizeKeeping(step, k, sensitiveFirst);
+                if (step.integer("bits") == 8) yield quantizeKeeping(step, k, sensitiveFirst.apply(8));
+                List<Integer> order = sensitiveFirst.apply(4);
+                if (k < order.size()) yield new Recipe.Step(step.name(), withKey(step.settings(), "int8-layers", joined(order, k)));
+                yield quantizeKeeping(step.with("bits", "8"), k - order.size(), sensitiveFirst.apply(8));
             }
             default -> null;
         };
@@ -230,10 +239,15 @@ public final class CompressionPipeline {
 
     private static Recipe.Step quantizeKeeping(Recipe.Step step, int n, List<Integer> sensitiveFirst) {
         if (n == 0) return step;
-        if (sensitiveFirst == null || n > sensitiveFirst.size() - 1) return null;   // at least one layer stays integer
+        if (n > sensitiveFirst.size() - 1) return null;   // at least one layer stays integer
+        return new Recipe.Step(step.name(), withKey(step.settings(), "keep-float", joined(sensitiveFirst, n)));
+    }
+
+    /** The first {@code n} of {@code layers}, comma-separated. */
+    private static String joined(List<Integer> layers, int n) {
         StringBuilder b = new StringBuilder();
-        for (int i = 0; i < n; i++) b.append(i == 0 ? "" : ",").append(sensitiveFirst.get(i));
-        return new Recipe.Step(step.name(), withKey(step.settings(), "keep-float", b.toString()));
+        for (int i = 0; i < n; i++) b.append(i == 0 ? "" : ",").append(layers.get(i));
+        return b.toString();
     }
 
     private static Map<String, String> withKey(Map<String, String> m, String key, String value) {
@@ -247,16 +261,21 @@ public final class CompressionPipeline {
     }
 
     /**
-     * The quantizable layers, the one whose quantization alone (INT8, as {@code step} calibrates)
-     * costs the most validation accuracy first; {@code validation} is the current model's.
+     * The quantizable layers, the one whose quantization alone (to {@code bits}, as {@code step}
+     * calibrates) costs the most validation accuracy first; {@code validation} is the current
+     * model's.
      */
-    private List<Integer> sensitiveLayers(State current, double validation, Recipe.Step step) {
-        QuantizationConfig config = quantization(current, step.with("bits", "8").settings(), Set.of());
+    private List<Integer> sensitiveLayers(State current, double validation, Recipe.Step step, int bits) {
+        QuantizationConfig config = quantization(current, step.with("bits", Integer.toString(bits)).settings(), Set.of());
         List<Sensitivity.LayerResult> r = new ArrayList<>(Sensitivity.analyze(current.floatModel(), trainData, split.validation(), config, validation));
         r.sort(Comparator.comparingDouble(Sensitivity.LayerResult::dropPoints).reversed().thenComparingInt(Sensitivity.LayerResult::index));
         List<Integer> order = new ArrayList<>();
-        for (Sensitivity.LayerResult x : r) order.add(x.index());
-        log.line("  sensitivity on validation (most sensitive first): " + order);
+        StringBuilder drops = new StringBuilder();
+        for (Sensitivity.LayerResult x : r) {
+            order.add(x.index());
+            drops.append(String.format(Locale.ROOT, "%s layer %d %+.2f", drops.isEmpty() ? "" : ",", x.index(), -x.dropPoints()));
+        }
+        log.line("  INT" + bits + " sensitivity on validation, each layer alone (most sensitive first):" + drops);
         return order;
     }
 
@@ -308,14 +327,20 @@ public final class CompressionPipeline {
                 yield new State(s, s, true);
             }
             case "quantize" -> {
-                Set<Integer> keep = new HashSet<>();
-                String k = step.settings().get("keep-float");
-                if (k != null) for (String x : k.split(",")) keep.add(Integer.parseInt(x));
-                QuantizedModel q = PostTrainingQuantizer.quantize(m, train, quantization(current, step.settings(), keep));
+                QuantizedModel q = PostTrainingQuantizer.quantize(m, train, quantization(current, step.settings(), layers(step, "keep-float"))
+                        .withInt8Layers(layers(step, "int8-layers")));
                 yield new State(m, q, current.shared());
             }
             default -> throw new IllegalStateException("no step " + step.name());
         };
+    }
+
+    /** The layer indices a back-off wrote into {@code key} of the step's settings (none if absent). */
+    private static Set<Integer> layers(Recipe.Step step, String key) {
+        Set<Integer> out = new HashSet<>();
+        String v = step.settings().get(key);
+        if (v != null) for (String x : v.split(",")) out.add(Integer.parseInt(x));
+        return out;
     }
 
     private DistillConfig distillation(Recipe.Step step, int epochs) {
@@ -343,7 +368,8 @@ public final class CompressionPipeline {
             case "prune" -> "sparsity " + s.text("sparsity") + " (" + s.text("scope") + ", " + s.text("schedule") + ", " + epochs(s) + ")";
             case "recover" -> "distilled from the original, T " + s.text("temperature") + ", alpha " + s.text("alpha") + ", " + epochs(s);
             case "share" -> s.text("clusters") + " shared values a layer, " + epochs(s) + " of centroid tuning";
-            case "quantize" -> "INT" + s.text("bits") + ", " + s.text("calibration") + " calibration on " + s.text("samples") + " samples"
+            case "quantize" -> "INT" + s.text("bits") + (s.settings().containsKey("int8-layers") ? " (layers " + s.text("int8-layers") + " INT8)" : "")
+                    + ", " + s.text("calibration") + " calibration on " + s.text("samples") + " samples"
                     + (s.settings().containsKey("keep-float") ? ", layers " + s.text("keep-float") + " kept FP32" : "");
             default -> s.line();
         };

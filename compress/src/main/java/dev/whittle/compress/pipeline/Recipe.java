@@ -75,7 +75,7 @@ public record Recipe(List<Step> steps) {
         d.put("prune", settings("sparsity", "0.9", "scope", "global", "schedule", "gradual", "epochs", "5", "lr", "0.001", "tries", "3"));
         d.put("recover", settings("epochs", "2", "temperature", "2", "alpha", "0.5", "lr", "0.0001", "tries", "1"));
         d.put("share", settings("clusters", "16", "epochs", "1", "lr", "0.001", "tries", "3"));
-        d.put("quantize", settings("bits", "8", "calibration", "minmax", "samples", "1000", "tries", "3"));
+        d.put("quantize", settings("bits", "8", "calibration", "minmax", "samples", "1000", "tries", "6"));
         java.util.Map<String, Map<String, String>> frozen = new LinkedHashMap<>();
         for (Map.Entry<String, Map<String, String>> e : d.entrySet()) frozen.put(e.getKey(), java.util.Collections.unmodifiableMap(e.getValue()));
         return java.util.Collections.unmodifiableMap(frozen);

@@ -60,17 +60,18 @@ public final class PostTrainingQuantizer {
                         config.method() == QuantizationConfig.WeightMethod.GPTQ));
             }
         }
-        boolean needData = config.activations() == ActivationMode.INT8 || config.biasCorrection()
+        boolean needData = config.activations() == ActivationMode.INT8 || !config.int8Layers().isEmpty() || config.biasCorrection()
                 || config.method() == QuantizationConfig.WeightMethod.GPTQ;
         if (needData) calibrate(prepared, train, config, stats);
         Map<Integer, QuantizedModel.LayerPlan> plans = new LinkedHashMap<>();
         for (Map.Entry<Integer, LayerStatistics> e : stats.entrySet()) {
             Layer l = layers.get(e.getKey());
             LayerStatistics s = e.getValue();
-            QuantizedWeights w = config.method() == QuantizationConfig.WeightMethod.GPTQ ? s.gptq(l, config) : roundToNearest(l, config);
-            float[] bias = config.biasCorrection() ? s.correctedBias(l, w) : null;
-            plans.put(e.getKey(), new QuantizedModel.LayerPlan(w, config.activations(),
-                    config.activations() == ActivationMode.INT8 ? s.observer.int8(config.symmetricActivations()) : null, bias));
+            QuantizationConfig lc = config.forLayer(e.getKey());
+            QuantizedWeights w = lc.method() == QuantizationConfig.WeightMethod.GPTQ ? s.gptq(l, lc) : roundToNearest(l, lc);
+            float[] bias = lc.biasCorrection() ? s.correctedBias(l, w) : null;
+            plans.put(e.getKey(), new QuantizedModel.LayerPlan(w, lc.activations(),
+                    lc.activations() == ActivationMode.INT8 ? s.observer.int8(lc.symmetricActivations()) : null, bias));
         }
         return new Result(prepared, QuantizedModel.build(prepared, plans));
     }

@@ -49,7 +49,8 @@ public final class QuantizationAwareTraining {
                 wrapped.add(l);
                 continue;
             }
-            if (config.activations() == ActivationMode.INT8) {
+            QuantizationConfig lc = config.forLayer(i);
+            if (lc.activations() == ActivationMode.INT8) {
                 var p = inputOf(start, i);
                 float s = p.scales()[0];
                 int z = p.zeroPoints()[0];
@@ -58,7 +59,7 @@ public final class QuantizationAwareTraining {
                 inputs.put(i, a);
                 wrapped.add(a);
             }
-            FakeQuantWeights w = new FakeQuantWeights(l, config.bits(), config.weights(), config.groupSize());
+            FakeQuantWeights w = new FakeQuantWeights(l, lc.bits(), lc.weights(), lc.groupSize());
             weights.add(w);
             wrapped.add(w);
         }
@@ -69,9 +70,9 @@ public final class QuantizationAwareTraining {
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             if (!PostTrainingQuantizer.quantizable(l) || config.keepFloat().contains(i)) continue;
-            QuantizedWeights q = PostTrainingQuantizer.roundToNearest(l, config);
+            QuantizedWeights q = PostTrainingQuantizer.roundToNearest(l, config.forLayer(i));
             FakeQuantActivations a = inputs.get(i);
-            plans.put(i, new QuantizedModel.LayerPlan(q, config.activations(), a == null ? null : a.params()));
+            plans.put(i, new QuantizedModel.LayerPlan(q, config.forLayer(i).activations(), a == null ? null : a.params()));
         }
         return new Result(QuantizedModel.build(base, plans), base, history);
     }

@@ -1,6 +1,7 @@
 package dev.whittle.compress.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Test;
 
 /** Recipes read, write back and refuse bad settings; back-offs get gentler; the validation split is disjoint and seeded. */
@@ -76,11 +78,21 @@ class RecipeTest {
         assertEquals(128, CompressionPipeline.backOff(share, 1, null).integer("clusters"));
         assertEquals(256, CompressionPipeline.backOff(share, 2, null).integer("clusters"));
         assertNull(CompressionPipeline.backOff(share, 3, null));
-        // INT4 falls back to INT8 first, then keeps the most sensitive layers in FP32, one more each time
-        assertEquals(8, CompressionPipeline.backOff(quantize, 1, List.of(3, 0, 5)).integer("bits"));
-        assertEquals("3", CompressionPipeline.backOff(quantize, 2, List.of(3, 0, 5)).text("keep-float"));
-        assertEquals("3,0", CompressionPipeline.backOff(quantize, 3, List.of(3, 0, 5)).text("keep-float"));
-        assertNull(CompressionPipeline.backOff(quantize, 4, List.of(3, 0, 5)), "one layer always stays integer");
+        // INT4 moves its most INT4-sensitive layers to INT8 one at a time, then all of them; then
+        // the most INT8-sensitive layers stay FP32, one more each time
+        IntFunction<List<Integer>> order = bits -> bits == 4 ? List.of(5, 0, 3) : List.of(3, 0, 5);
+        assertEquals(4, CompressionPipeline.backOff(quantize, 1, order).integer("bits"));
+        assertEquals("5", CompressionPipeline.backOff(quantize, 1, order).text("int8-layers"));
+        assertEquals("5,0", CompressionPipeline.backOff(quantize, 2, order).text("int8-layers"));
+        Recipe.Step allInt8 = CompressionPipeline.backOff(quantize, 3, order);
+        assertEquals(8, allInt8.integer("bits"));
+        assertFalse(allInt8.settings().containsKey("int8-layers"));
+        assertFalse(allInt8.settings().containsKey("keep-float"));
+        assertEquals("3", CompressionPipeline.backOff(quantize, 4, order).text("keep-float"));
+        assertEquals("3,0", CompressionPipeline.backOff(quantize, 5, order).text("keep-float"));
+        assertNull(CompressionPipeline.backOff(quantize, 6, order), "one layer always stays integer");
+        Recipe.Step int8 = quantize.with("bits", "8");
+        assertEquals("3", CompressionPipeline.backOff(int8, 1, order).text("keep-float"));
         assertEquals(prune, CompressionPipeline.backOff(prune, 0, null));
     }
 

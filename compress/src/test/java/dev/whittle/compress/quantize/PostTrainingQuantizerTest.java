@@ -108,6 +108,38 @@ class PostTrainingQuantizerTest {
     }
 
     @Test
+    void mixedPrecisionQuantizesTheNamedLayersToInt8AndTheRestToInt4() throws Exception {
+        QuantizationConfig int8 = QuantizationConfig.int8().withCalibration("minmax", 200, 0L);
+        QuantizationConfig mixed = QuantizationConfig.int4(64).withCalibration("minmax", 200, 0L).withInt8Layers(Set.of(3));
+        QuantizedModel q = PostTrainingQuantizer.quantize(mlp, data.train(), mixed);
+        QuantizedModel all8 = PostTrainingQuantizer.quantize(mlp, data.train(), int8);
+        var layers = q.quantizedLayers();
+        assertEquals(Set.of(1, 3, 5), layers.keySet());
+        var middle = (dev.whittle.engine.quant.QuantizedLinear) layers.get(3);
+        var middle8 = (dev.whittle.engine.quant.QuantizedLinear) all8.quantizedLayers().get(3);
+        assertEquals(4, ((dev.whittle.engine.quant.QuantizedLinear) layers.get(1)).weights().bits());
+        assertEquals(4, ((dev.whittle.engine.quant.QuantizedLinear) layers.get(5)).weights().bits());
+        assertEquals(8, middle.weights().bits());
+        assertEquals(ActivationMode.INT8, middle.activations());
+        // the INT8 layer is what an all-INT8 quantization makes of it: the same weights, the same input range
+        assertArrayEquals(middle8.weights().int8Values(), middle.weights().int8Values());
+        assertArrayEquals(middle8.weights().scales(), middle.weights().scales());
+        assertEquals(middle8.inputQuantization(), middle.inputQuantization());
+        double acc = Evaluator.evaluate(q, data.test(), 256).accuracy();
+        assertTrue(acc > mlpAccuracy - 0.03, "mixed " + acc + " against fp32 " + mlpAccuracy);
+        // and it survives the model file
+        Path f = dir.resolve("mixed.safetensors");
+        ModelFile.save(q, f, Map.of());
+        Tensor x = new dev.whittle.engine.train.Batch(data.test(), 4).fill(data.test(), new int[] {0, 1, 2, 3}, 0, 4);
+        assertArrayEquals(q.predict(x).data().clone(), ((QuantizedModel) ModelFile.load(f).model()).predict(x).data());
+    }
+
+    @Test
+    void int8LayersAreNamedOnlyInAnInt4Quantization() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> QuantizationConfig.int8().withInt8Layers(Set.of(1)));
+    }
+
+    @Test
     void biasCorrectionRemovesTheMeanShiftOfRoundedWeights() {
         QuantizationConfig plain = QuantizationConfig.int4(128), corrected = plain.withTransforms(false, false, true);
         int n = 500;
