@@ -57,7 +57,7 @@ final class BenchCommand implements Runnable {
     /** {@code whittle bench models}: batch-1 latency and batch-64 throughput of model files, side by side. */
     @Command(name = "models", mixinStandardHelpOptions = true, sortOptions = false,
             description = "Batch-1 latency (p50, p95) and batch-64 throughput of model files (FP32, pruned or quantized) on real samples, "
-                    + "measured in interleaved rounds after warm-up; ratios against the first model.")
+                    + "the models taking turns in short bursts after warm-up; ratios against the first model.")
     static final class Models implements Callable<Integer> {
 
         @Option(names = "--model", paramLabel = "FILE", required = true, description = "A model file (repeat to compare; the first is the reference).")
@@ -83,7 +83,7 @@ final class BenchCommand implements Runnable {
                 ModelStats.checkInputs(models.get(i), loaded.get(i), data.name, split.test().sampleShape());
             }
             var results = dev.whittle.compress.report.InferenceTiming.measure(loaded, split.test(), runs);
-            System.out.printf(java.util.Locale.ROOT, "%d thread(s); %d runs each at batch 1 and 64, interleaved; kernels: %s%n", threads, runs,
+            System.out.printf(java.util.Locale.ROOT, "%d thread(s); %d runs each at batch 1 and 64, the models taking turns; kernels: %s%n", threads, runs,
                     dev.whittle.kernels.Kernels.describe());
             System.out.printf("%-40s %12s %12s %14s %10s %10s%n", "model", "p50 (us)", "p95 (us)", "samples/s", "latency", "throughput");
             List<Object> rows = new java.util.ArrayList<>();

@@ -19,6 +19,15 @@ public interface QuantKernels {
     /** Dequantizes {@code n} values of {@code q} (stored as {@code range} says) into {@code x}. */
     void dequantize(byte[] q, int qOff, int n, float scale, int zeroPoint, QuantRange range, float[] x, int xOff);
 
+    /**
+     * The epilogue of an integer product whose sums are held as floats: each {@code s} of {@code
+     * n} values becomes {@code quantize(r, scale, zeroPoint)} with {@code r = fma(multiplier, s,
+     * bias)}, and {@code r = max(r, 0)} first when {@code relu} — one pass for what would be a
+     * multiply-add, a ReLU and a quantize.
+     */
+    void requantize(float[] sums, int sOff, int n, float multiplier, float bias, boolean relu, float scale, int zeroPoint,
+                    QuantRange range, byte[] q, int qOff);
+
     /** {@code max |x[i]|} over {@code n} values (0 for none); NaN if any value is NaN. */
     float absMax(float[] x, int xOff, int n);
 }

@@ -14,6 +14,16 @@ public final class ScalarQuantKernels implements QuantKernels {
     }
 
     @Override
+    public void requantize(float[] sums, int sOff, int n, float multiplier, float bias, boolean relu, float scale, int zeroPoint,
+                           QuantRange range, byte[] q, int qOff) {
+        for (int i = 0; i < n; i++) {
+            float r = Math.fma(multiplier, sums[sOff + i], bias);
+            if (relu) r = Math.max(r, 0f);
+            q[qOff + i] = (byte) Quantization.quantize(r, scale, zeroPoint, range);
+        }
+    }
+
+    @Override
     public float absMax(float[] x, int xOff, int n) {
         float m = 0f;
         for (int i = 0; i < n; i++) m = Math.max(m, Math.abs(x[xOff + i]));

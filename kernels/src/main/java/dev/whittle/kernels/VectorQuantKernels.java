@@ -30,15 +30,33 @@ final class VectorQuantKernels implements QuantKernels {
     @Override
     public void quantize(float[] x, int xOff, int n, float scale, int zeroPoint, QuantRange range, byte[] q, int qOff) {
         int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += L) {
-            // min/max keep a NaN a NaN, and F2I turns it into 0, as the scalar cast does
-            FloatVector v = FloatVector.fromArray(F, x, xOff + i).div(scale).max(-RINT_LIMIT).min(RINT_LIMIT);
-            v = v.add(RINT_MAGIC).sub(RINT_MAGIC);
-            IntVector r = ((IntVector) v.convert(VectorOperators.F2I, 0))
-                    .add(zeroPoint).max(range.min()).min(range.max());
-            r.convertShape(VectorOperators.I2B, B, 0).reinterpretAsBytes().intoArray(q, qOff + i);
-        }
+        for (int bound = F.loopBound(n); i < bound; i += L) store(FloatVector.fromArray(F, x, xOff + i), scale, zeroPoint, range, q, qOff + i);
         for (; i < n; i++) q[qOff + i] = (byte) Quantization.quantize(x[xOff + i], scale, zeroPoint, range);
+    }
+
+    @Override
+    public void requantize(float[] sums, int sOff, int n, float multiplier, float bias, boolean relu, float scale, int zeroPoint,
+                           QuantRange range, byte[] q, int qOff) {
+        FloatVector m = FloatVector.broadcast(F, multiplier), b = FloatVector.broadcast(F, bias);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector r = FloatVector.fromArray(F, sums, sOff + i).fma(m, b);
+            store(relu ? r.max(0f) : r, scale, zeroPoint, range, q, qOff + i);
+        }
+        for (; i < n; i++) {
+            float r = Math.fma(multiplier, sums[sOff + i], bias);
+            q[qOff + i] = (byte) Quantization.quantize(relu ? Math.max(r, 0f) : r, scale, zeroPoint, range);
+        }
+    }
+
+    /** {@code quantize} of one vector of floats into {@code L} bytes at {@code q[at]}. */
+    private static void store(FloatVector x, float scale, int zeroPoint, QuantRange range, byte[] q, int at) {
+        // min/max keep a NaN a NaN, and F2I turns it into 0, as the scalar cast does
+        FloatVector v = x.div(scale).max(-RINT_LIMIT).min(RINT_LIMIT);
+        v = v.add(RINT_MAGIC).sub(RINT_MAGIC);
+        IntVector r = ((IntVector) v.convert(VectorOperators.F2I, 0))
+                .add(zeroPoint).max(range.min()).min(range.max());
+        r.convertShape(VectorOperators.I2B, B, 0).reinterpretAsBytes().intoArray(q, at);
     }
 
     @Override

@@ -84,6 +84,31 @@ class QuantizationTest {
     }
 
     @Test
+    void requantizeIsTheMultiplyAddReluAndQuantizeItFuses() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int n : new int[] {1, 3, 8, 17, 33, 257, 784}) {
+            for (boolean relu : new boolean[] {false, true}) {
+                int off = rnd.nextInt(4);
+                float[] sums = new float[off + n];
+                for (int i = 0; i < sums.length; i++) sums[i] = rnd.nextInt(-40_000, 40_000);   // exact integers, as the products give
+                float multiplier = (float) rnd.nextDouble(1e-5, 1e-3), bias = (float) rnd.nextGaussian(), scale = (float) rnd.nextDouble(0.01, 0.1);
+                int zp = rnd.nextInt(-128, 128);
+                // the unfused steps, one element at a time
+                byte[] want = new byte[n + 3];
+                for (int i = 0; i < n; i++) {
+                    float r = Math.fma(multiplier, sums[off + i], bias);
+                    want[3 + i] = (byte) Quantization.quantize(relu ? Math.max(r, 0f) : r, scale, zp, QuantRange.INT8);
+                }
+                for (QuantKernels k : new QuantKernels[] {scalar, vector}) {
+                    byte[] got = new byte[n + 3];
+                    k.requantize(sums, off, n, multiplier, bias, relu, scale, zp, QuantRange.INT8, got, 3);
+                    assertArrayEquals(want, got, k.getClass().getSimpleName() + " n " + n + " relu " + relu);
+                }
+            }
+        }
+    }
+
+    @Test
     void perChannelAndPerGroupRoundTrip() {
         SplittableRandom rnd = new SplittableRandom(2);
         int rows = 5, cols = 70;

@@ -60,7 +60,7 @@ import java.util.function.IntFunction;
  * <p>The original model
  * is the teacher of {@code distill} and {@code recover}. Every kept step is saved, measured (test
  * accuracy, file and header bytes, parameters, nonzeros, per-layer formats) and, at the end, timed
- * with the others in interleaved rounds.
+ * with the others, taking turns in short bursts.
  */
 public final class CompressionPipeline {
 
@@ -395,7 +395,7 @@ public final class CompressionPipeline {
         return new Measured(name, state, validation, accuracy, seconds, note, file, stored);
     }
 
-    /** Every kept step's figures, timed together at the end in interleaved rounds. */
+    /** Every kept step's figures, timed together at the end, taking turns in short bursts. */
     private List<StepMetrics> timed(List<Measured> kept) {
         List<InferenceTiming.Result> times = null;
         if (settings.timingRuns() > 0) {

@@ -11,15 +11,19 @@ import java.util.List;
 /**
  * Measures inference speed the way the reports quote it: batch-1 latency (median and 95th
  * percentile over single calls) and batch-64 throughput (samples per second at the median call),
- * on real samples. Several models are measured in interleaved rounds, so a slow spell of a shared
- * machine falls on all of them alike; each model is warmed up first so the JIT has compiled it.
+ * on real samples. Several models take turns in short bursts (eight batch-1 calls, two batch-64
+ * calls), warm-up included, so each slow spell of a shared machine — they last tens to hundreds of
+ * milliseconds here, and one model's whole round used to fall inside one — is shared by all of them
+ * alike; each model is warmed up first so the JIT has compiled it.
  */
 public final class InferenceTiming {
 
     /** The batch of the throughput figure. */
     public static final int THROUGHPUT_BATCH = 64;
-    /** Interleaved rounds the runs are spread over. */
-    private static final int ROUNDS = 5;
+    /** Batch-1 calls of one model before the next model's turn. */
+    private static final int BURST = 8;
+    /** Batch-64 calls of one model before the next model's turn. */
+    private static final int BULK_BURST = 2;
     /** Warm-up per model before timing, in nanoseconds. */
     private static final long WARMUP_NANOS = 1_500_000_000L;
 
@@ -33,7 +37,7 @@ public final class InferenceTiming {
      * 200 of each are advised), cycling through the first samples of {@code data}.
      */
     public static List<Result> measure(List<? extends Model> models, Dataset data, int runs) {
-        if (runs < ROUNDS) throw new IllegalArgumentException("runs must be at least " + ROUNDS + ", got " + runs);
+        if (runs < 1) throw new IllegalArgumentException("runs must be positive, got " + runs);
         int singles = Math.min(THROUGHPUT_BATCH, data.size());
         int[] order = new int[Math.min(THROUGHPUT_BATCH, data.size())];
         for (int i = 0; i < order.length; i++) order[i] = i;
@@ -42,11 +46,11 @@ public final class InferenceTiming {
         Tensor[] one = new Tensor[singles];
         Batch small = new Batch(data, 1);
         for (int i = 0; i < singles; i++) one[i] = small.fill(data, order, i, 1).copy();
-        for (Model m : models) {
-            long end = System.nanoTime() + WARMUP_NANOS;
-            for (int i = 0; System.nanoTime() < end; i++) {
-                m.predict(one[i % singles]);
-                if (i % 8 == 0) m.predict(batch);
+        long end = System.nanoTime() + WARMUP_NANOS * models.size();
+        for (int i = 0; System.nanoTime() < end; i++) {
+            for (Model m : models) {
+                for (int j = 0; j < BURST; j++) m.predict(one[(i * BURST + j) % singles]);
+                m.predict(batch);
             }
         }
         List<long[]> latency = new ArrayList<>(), bulk = new ArrayList<>();
@@ -54,21 +58,26 @@ public final class InferenceTiming {
             latency.add(new long[runs]);
             bulk.add(new long[runs]);
         }
-        int perRound = (runs + ROUNDS - 1) / ROUNDS;
-        for (int r = 0, done = 0; done < runs; r++, done += perRound) {
-            int count = Math.min(perRound, runs - done);
+        for (int done = 0; done < runs; done += BURST) {
+            int count = Math.min(BURST, runs - done);
             for (int k = 0; k < models.size(); k++) {
                 Model m = models.get(k);
-                for (int i = 0; i < count; i++) {
-                    Tensor x = one[(done + i) % singles];
+                for (int i = done; i < done + count; i++) {
+                    Tensor x = one[i % singles];
                     long t0 = System.nanoTime();
                     m.predict(x);
-                    latency.get(k)[done + i] = System.nanoTime() - t0;
+                    latency.get(k)[i] = System.nanoTime() - t0;
                 }
-                for (int i = 0; i < count; i++) {
+            }
+        }
+        for (int done = 0; done < runs; done += BULK_BURST) {
+            int count = Math.min(BULK_BURST, runs - done);
+            for (int k = 0; k < models.size(); k++) {
+                Model m = models.get(k);
+                for (int i = done; i < done + count; i++) {
                     long t0 = System.nanoTime();
                     m.predict(batch);
-                    bulk.get(k)[done + i] = System.nanoTime() - t0;
+                    bulk.get(k)[i] = System.nanoTime() - t0;
                 }
             }
         }

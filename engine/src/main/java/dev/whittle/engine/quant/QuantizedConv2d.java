@@ -57,6 +57,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private final int inC, height, width;
     private final int outC, kernel, stride, pad;
     private final int outH, outW, plane, patch;
+    /** Whether a 2x2, stride-2 max pooling is fused in (see {@link #poolsFused()}); then its output size. */
+    private final boolean pool;
+    private final int poolH, poolW;
     private final IntegerProduct product;
     /** The per-sample output shape, shared with the output activations (never changed). */
     private final int[] shape;
@@ -79,7 +82,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private final SparseFilters sparse;
     private float[] padded = new float[0];
     private float[] tapPlane = new float[0];
-    private float[] real = new float[0];
+    private float[] pooled = new float[0];
     private final float[] zeros;
 
     /**
@@ -90,6 +93,19 @@ public final class QuantizedConv2d implements QuantizedLayer {
      */
     public QuantizedConv2d(int[] inputShape, int kernel, int stride, int pad, QuantizedWeights weights, float[] bias,
                            ActivationMode activations, QuantParams input, QuantParams output, boolean relu) {
+        this(inputShape, kernel, stride, pad, weights, bias, activations, input, output, relu, false);
+    }
+
+    /**
+     * As above; with {@code maxPool2x2} a 2x2, stride-2 max pooling that follows the layer (after
+     * its ReLU) is done here when the layer can (the small path with int8 output, see {@link
+     * #poolsFused()}): on the exact integer sums, before the int8 rounding, so only a quarter of
+     * the values are rounded and no int8 pooling pass follows. The rounding (multiply by a positive
+     * scale, add the bias, ReLU, quantize) never decreases, so the maximum of the rounded values is
+     * the rounded maximum: the same bits as pooling after.
+     */
+    public QuantizedConv2d(int[] inputShape, int kernel, int stride, int pad, QuantizedWeights weights, float[] bias,
+                           ActivationMode activations, QuantParams input, QuantParams output, boolean relu, boolean maxPool2x2) {
         if (inputShape.length != 3) throw new IllegalArgumentException("conv needs [channels, height, width], got " + Arrays.toString(inputShape));
         this.inC = inputShape[0];
         this.height = inputShape[1];
@@ -105,9 +121,12 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (weights.cols() != patch) {
             throw new IllegalArgumentException("conv weights have " + weights.cols() + " inputs per channel, expected " + patch);
         }
-        this.shape = new int[] {outC, outH, outW};
         this.product = new IntegerProduct(weights, bias, activations, input, output, relu);
         this.floatExact = activations == ActivationMode.INT8 && patch <= EXACT_FLOAT_K;
+        this.pool = maxPool2x2 && floatExact && output != null && outH >= 2 && outW >= 2;
+        this.poolH = pool ? outH / 2 : outH;
+        this.poolW = pool ? outW / 2 : outW;
+        this.shape = new int[] {outC, poolH, poolW};
         this.weightValues = floatExact ? weights.int8Values() : null;
         this.biasValues = bias.clone();
         this.rescale = new float[outC];
@@ -118,6 +137,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
         // the taps' sums are exact integers either way, so the tap and dense paths give the same bits
         boolean taps = floatExact && stride == 1 && weights.nonzeros() <= SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
         this.sparse = taps ? SparseFilters.of(widened, outC, inC, height, width, kernel, pad) : null;
+    }
+
+    /** Whether the max pooling asked for is done here (else the caller keeps its pooling layer). */
+    public boolean poolsFused() {
+        return pool;
     }
 
     @Override
@@ -161,9 +185,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
         boolean lowered = sparse == null && !(stride == 1 && outC <= DIRECT_MAX_OUT);
         if (lowered && columns.length < patch * plane) columns = new float[patch * plane];
         if (sums.length < outSize) sums = new float[outSize];
-        if (real.length < outSize) real = new float[outSize];
         if (sparse != null && padded.length < sparse.paddedLength()) padded = new float[sparse.paddedLength()];
         if (sparse != null && tapPlane.length < sparse.planeLength()) tapPlane = new float[sparse.planeLength()];
+        if (pool && pooled.length < poolH * poolW) pooled = new float[poolH * poolW];
         for (int s = 0; s < batch; s++) {
             integerSums(x.bytes(), s * inSize, inSize);
             epilogue(s, outSize);
@@ -186,18 +210,46 @@ public final class QuantizedConv2d implements QuantizedLayer {
         }
     }
 
-    /** The real values of sample {@code s} (bias, rescale), then ReLU and the int8 rounding, one pass each. */
+    /**
+     * The real values of sample {@code s} (rescale, bias), then ReLU and the int8 rounding: one
+     * pass per channel for int8 output, else a multiply-add and a ReLU pass.
+     */
     private void epilogue(int s, int outSize) {
         boolean int8Out = product.int8Output();
-        float[] dst = int8Out ? real : y.floats();
-        int base = int8Out ? 0 : s * outSize;
+        if (pool) {
+            int out = poolH * poolW;
+            for (int o = 0; o < outC; o++) {
+                maxPool2x2(sums, o * plane, pooled);
+                QUANT.requantize(pooled, 0, out, rescale[o], biasValues[o], product.relu, product.outputScale, product.outputZeroPoint,
+                        QuantRange.INT8, y.bytes(), (s * outC + o) * out);
+            }
+            return;
+        }
+        if (int8Out) {
+            for (int o = 0; o < outC; o++) {
+                QUANT.requantize(sums, o * plane, plane, rescale[o], biasValues[o], product.relu, product.outputScale, product.outputZeroPoint,
+                        QuantRange.INT8, y.bytes(), s * outSize + o * plane);
+            }
+            return;
+        }
+        float[] dst = y.floats();
+        int base = s * outSize;
         for (int o = 0; o < outC; o++) {
             Arrays.fill(dst, base + o * plane, base + (o + 1) * plane, biasValues[o]);
             FP32.axpy(rescale[o], sums, o * plane, dst, base + o * plane, plane);
         }
-        if (product.relu && int8Out) FP32.relu(real, real, outSize);
-        else if (product.relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
-        if (int8Out) QUANT.quantize(real, 0, outSize, product.outputScale, product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize);
+        if (product.relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
+    }
+
+    /** The 2x2, stride-2 maxima of one channel's sums {@code [outH, outW]} at {@code from}, into {@code dst}. */
+    private void maxPool2x2(float[] src, int from, float[] dst) {
+        for (int py = 0, d = 0; py < poolH; py++) {
+            int r0 = from + 2 * py * outW, r1 = r0 + outW;
+            for (int px = 0; px < poolW; px++, d++) {
+                int c = 2 * px;
+                dst[d] = Math.max(Math.max(src[r0 + c], src[r0 + c + 1]), Math.max(src[r1 + c], src[r1 + c + 1]));
+            }
+        }
     }
 
     private void ensureBuffers(int chunk, boolean int8In, boolean int8Out) {
@@ -299,12 +351,13 @@ public final class QuantizedConv2d implements QuantizedLayer {
 
     @Override
     public int[] outputShape() {
-        return new int[] {outC, outH, outW};
+        return shape.clone();
     }
 
     @Override
     public String spec() {
-        return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")";
+        return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")"
+                + (pool ? " maxpool(2)" : "");
     }
 
     @Override

@@ -122,8 +122,11 @@ public final class QuantizedModel implements Model {
                 q = new QuantizedLinear(plan.weights(), bias, plan.activations(), plan.input(), output, relu);
             } else {
                 Conv2d c = (Conv2d) l;
+                int after = relu ? i + 2 : i + 1;
+                boolean pool = after < layers.size() && plans.get(after) == null && layers.get(after) instanceof MaxPool2d p
+                        && p.kernelSize() == 2 && p.stride() == 2;
                 q = new QuantizedConv2d(c.inputShape(), c.kernelSize(), c.stride(), c.padding(), plan.weights(), bias,
-                        plan.activations(), plan.input(), output, relu);
+                        plan.activations(), plan.input(), output, relu, pool);
             }
             checkWeightShape(l, plan.weights());
             steps.add(q);
@@ -132,6 +135,11 @@ public final class QuantizedModel implements Model {
             domain = output;
             if (relu) {
                 // the ReLU is the clamp of the layer's output; it stays in the list of layers
+                i++;
+                entries.add(new Entry(i, layers.get(i).spec(), null, layers.get(i)));
+            }
+            if (q instanceof QuantizedConv2d c && c.poolsFused()) {
+                // so is the max pooling the convolution did
                 i++;
                 entries.add(new Entry(i, layers.get(i).spec(), null, layers.get(i)));
             }

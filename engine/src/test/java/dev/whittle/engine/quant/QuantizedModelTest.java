@@ -125,6 +125,21 @@ class QuantizedModelTest {
     }
 
     @Test
+    void aMaxPoolingAfterAConvolutionIsFusedIntoItWithTheSameBits() throws BadInputException {
+        // odd planes (9x9 and 3x3 before pooling): the pooling drops the last row and column
+        int[] input = {2, 9, 9};
+        Sequential model = floatModel("conv(5,3,pad=1) relu maxpool(2) conv(3,2) maxpool(2) flatten linear(4)", input, 41);
+        Map<Integer, QuantizedModel.LayerPlan> plans = w8a8Plans(model, batch(16, input, 42), Granularity.PER_CHANNEL);
+        QuantizedModel q = QuantizedModel.build(model, plans);
+        assertEquals(0, q.steps().stream().filter(st -> st instanceof Int8Pool2d).count(), "both poolings fused: " + q.steps());
+        assertEquals(model.layers().size(), q.entries().size(), "every layer keeps its entry");
+        for (int n : new int[] {1, 3}) {
+            Tensor x = batch(n, input, 43 + n);
+            assertArrayEquals(integerTwin(model, plans, x), q.predict(x).data(), "batch " + n);
+        }
+    }
+
+    @Test
     void aConvolutionTooDeepForExactFloatSumsRunsOnTheInt8GemmAndMatchesTheTwin() throws BadInputException {
         int[] input = {60, 5, 5};   // 60 * 3 * 3 = 540 inputs per output: past EXACT_FLOAT_K
         Sequential model = floatModel("conv(3,3,pad=1) relu flatten linear(4)", input, 14);
