@@ -47,6 +47,19 @@ public final class ScalarSparseKernels implements SparseKernels {
     }
 
     @Override
+    public void conv2dSparsePlanes(SparseFilters f, float[] padded, float[] planes, int off) {
+        f.checkPlanes(padded, planes, off);
+        int positions = f.planeLength();
+        for (int o = 0; o < f.outC; o++) {
+            for (int q = 0; q < positions; q++) {
+                float s = 0f;
+                for (int t = f.filterPointers[o]; t < f.filterPointers[o + 1]; t++) s = Math.fma(f.values[t], padded[f.offsets[t] + q], s);
+                planes[off + o * positions + q] = s;
+            }
+        }
+    }
+
+    @Override
     public void conv2dSparse(SparseFilters f, float[] padded, float[] plane, float[] y, int yOff) {
         f.check(padded, plane, y, yOff);
         for (int o = 0; o < f.outC; o++) {

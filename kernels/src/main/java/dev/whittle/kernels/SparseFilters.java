@@ -116,6 +116,11 @@ public final class SparseFilters {
         return (c * paddedHeight + y + pad) * paddedWidth + x + pad;
     }
 
+    /** The width of the padded input, which is also the row stride of the planes of {@link SparseKernels#conv2dSparsePlanes}. */
+    public int paddedWidth() {
+        return paddedWidth;
+    }
+
     public int outputChannels() {
         return outC;
     }
@@ -135,6 +140,13 @@ public final class SparseFilters {
     /** Nonzero taps over all taps. */
     public double density() {
         return (double) values.length / ((long) outC * inC * kernel * kernel);
+    }
+
+    void checkPlanes(float[] padded, float[] planes, int off) {
+        if (padded.length < paddedLength()) throw new IllegalArgumentException("padded scratch holds " + padded.length + " floats, needs " + paddedLength());
+        if (off < 0 || (long) off + (long) outC * positions() > planes.length) {
+            throw new IllegalArgumentException(outC + " planes of " + positions() + " at " + off + " do not fit in " + planes.length + " floats");
+        }
     }
 
     void check(float[] padded, float[] plane, float[] y, int yOff) {

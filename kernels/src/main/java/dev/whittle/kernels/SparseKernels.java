@@ -104,4 +104,14 @@ public interface SparseKernels {
      * int8 values gives the dense convolution's sums bit for bit.
      */
     void conv2dSparse(SparseFilters f, float[] padded, float[] plane, float[] y, int yOff);
+
+    /**
+     * The sums of {@link #conv2dSparse} left where the kernel computes them, for a caller that
+     * reads the rows in place (pools or requantizes them) rather than having them copied out:
+     * filter {@code o}'s output {@code (oy, ox)} at {@code planes[off + o * f.planeLength() + oy *
+     * f.paddedWidth() + ox]}. The other positions of each plane (columns past the output's width,
+     * the round-up after the last row) hold sums over padding and are to be ignored. {@code
+     * planes} holds at least {@code off + outC * planeLength} floats.
+     */
+    void conv2dSparsePlanes(SparseFilters f, float[] padded, float[] planes, int off);
 }

@@ -188,53 +188,65 @@ final class VectorSparseKernels implements SparseKernels {
     @Override
     public void conv2dSparse(SparseFilters f, float[] padded, float[] plane, float[] y, int yOff) {
         f.check(padded, plane, y, yOff);
-        int outH = f.outH, outW = f.outW, pw = f.paddedWidth, positions = f.positions();
-        int[] ptr = f.filterPointers, off = f.offsets;
-        float[] val = f.values;
+        int outH = f.outH, outW = f.outW, pw = f.paddedWidth;
         for (int o = 0; o < f.outC; o++) {
-            int t0 = ptr[o], t1 = ptr[o + 1];
-            int q = 0;
-            for (; q + 8 * L <= positions; q += 8 * L) {
-                // eight chains of FMAs: two FMA units with a latency of four cycles keep eight in flight
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-                for (int t = t0; t < t1; t++) {
-                    FloatVector v = FloatVector.broadcast(S, val[t]);
-                    int p = off[t] + q;
-                    a0 = v.fma(FloatVector.fromArray(S, padded, p), a0);
-                    a1 = v.fma(FloatVector.fromArray(S, padded, p + L), a1);
-                    a2 = v.fma(FloatVector.fromArray(S, padded, p + 2 * L), a2);
-                    a3 = v.fma(FloatVector.fromArray(S, padded, p + 3 * L), a3);
-                    a4 = v.fma(FloatVector.fromArray(S, padded, p + 4 * L), a4);
-                    a5 = v.fma(FloatVector.fromArray(S, padded, p + 5 * L), a5);
-                    a6 = v.fma(FloatVector.fromArray(S, padded, p + 6 * L), a6);
-                    a7 = v.fma(FloatVector.fromArray(S, padded, p + 7 * L), a7);
-                }
-                a0.intoArray(plane, q);
-                a1.intoArray(plane, q + L);
-                a2.intoArray(plane, q + 2 * L);
-                a3.intoArray(plane, q + 3 * L);
-                a4.intoArray(plane, q + 4 * L);
-                a5.intoArray(plane, q + 5 * L);
-                a6.intoArray(plane, q + 6 * L);
-                a7.intoArray(plane, q + 7 * L);
-            }
-            for (; q < positions; q += 4 * L) {
-                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-                for (int t = t0; t < t1; t++) {
-                    FloatVector v = FloatVector.broadcast(S, val[t]);
-                    int p = off[t] + q;
-                    a0 = v.fma(FloatVector.fromArray(S, padded, p), a0);
-                    a1 = v.fma(FloatVector.fromArray(S, padded, p + L), a1);
-                    a2 = v.fma(FloatVector.fromArray(S, padded, p + 2 * L), a2);
-                    a3 = v.fma(FloatVector.fromArray(S, padded, p + 3 * L), a3);
-                }
-                a0.intoArray(plane, q);
-                a1.intoArray(plane, q + L);
-                a2.intoArray(plane, q + 2 * L);
-                a3.intoArray(plane, q + 3 * L);
-            }
+            filterPlane(f, o, padded, plane, 0);
             int at = yOff + o * outH * outW;
             for (int oy = 0; oy < outH; oy++) System.arraycopy(plane, oy * pw, y, at + oy * outW, outW);
+        }
+    }
+
+    @Override
+    public void conv2dSparsePlanes(SparseFilters f, float[] padded, float[] planes, int off) {
+        f.checkPlanes(padded, planes, off);
+        for (int o = 0; o < f.outC; o++) filterPlane(f, o, padded, planes, off + o * f.positions());
+    }
+
+    /** Filter {@code o}'s sums over all {@link SparseFilters#positions} into {@code dst[at ..]}. */
+    private static void filterPlane(SparseFilters f, int o, float[] padded, float[] dst, int at) {
+        int positions = f.positions();
+        int[] off = f.offsets;
+        float[] val = f.values;
+        int t0 = f.filterPointers[o], t1 = f.filterPointers[o + 1];
+        int q = 0;
+        for (; q + 8 * L <= positions; q += 8 * L) {
+            // eight chains of FMAs: two FMA units with a latency of four cycles keep eight in flight
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int t = t0; t < t1; t++) {
+                FloatVector v = FloatVector.broadcast(S, val[t]);
+                int p = off[t] + q;
+                a0 = v.fma(FloatVector.fromArray(S, padded, p), a0);
+                a1 = v.fma(FloatVector.fromArray(S, padded, p + L), a1);
+                a2 = v.fma(FloatVector.fromArray(S, padded, p + 2 * L), a2);
+                a3 = v.fma(FloatVector.fromArray(S, padded, p + 3 * L), a3);
+                a4 = v.fma(FloatVector.fromArray(S, padded, p + 4 * L), a4);
+                a5 = v.fma(FloatVector.fromArray(S, padded, p + 5 * L), a5);
+                a6 = v.fma(FloatVector.fromArray(S, padded, p + 6 * L), a6);
+                a7 = v.fma(FloatVector.fromArray(S, padded, p + 7 * L), a7);
+            }
+            a0.intoArray(dst, at + q);
+            a1.intoArray(dst, at + q + L);
+            a2.intoArray(dst, at + q + 2 * L);
+            a3.intoArray(dst, at + q + 3 * L);
+            a4.intoArray(dst, at + q + 4 * L);
+            a5.intoArray(dst, at + q + 5 * L);
+            a6.intoArray(dst, at + q + 6 * L);
+            a7.intoArray(dst, at + q + 7 * L);
+        }
+        for (; q < positions; q += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int t = t0; t < t1; t++) {
+                FloatVector v = FloatVector.broadcast(S, val[t]);
+                int p = off[t] + q;
+                a0 = v.fma(FloatVector.fromArray(S, padded, p), a0);
+                a1 = v.fma(FloatVector.fromArray(S, padded, p + L), a1);
+                a2 = v.fma(FloatVector.fromArray(S, padded, p + 2 * L), a2);
+                a3 = v.fma(FloatVector.fromArray(S, padded, p + 3 * L), a3);
+            }
+            a0.intoArray(dst, at + q);
+            a1.intoArray(dst, at + q + L);
+            a2.intoArray(dst, at + q + 2 * L);
+            a3.intoArray(dst, at + q + 3 * L);
         }
     }
 }

@@ -262,6 +262,19 @@ class SparseKernelsTest {
                 assertBits(a, b, what);
                 dense.conv2dDirect(x, 0, inC, h, w, weights, new float[outC], outC, k, pad, expected, 0);
                 assertArrayEquals(expected, java.util.Arrays.copyOfRange(b, 3, n + 3), what);
+                // the same sums left in their planes, rows paddedWidth apart
+                int positions = f.planeLength(), pw = f.paddedWidth(), oh = f.outputHeight(), ow = f.outputWidth();
+                float[] pa = new float[outC * positions + 2], pb = new float[outC * positions + 2];
+                scalar.conv2dSparsePlanes(f, padded, pa, 2);
+                vector.conv2dSparsePlanes(f, padded, pb, 2);
+                assertBits(pa, pb, what + " (planes)");
+                for (int o = 0; o < outC; o++) {
+                    for (int oy = 0; oy < oh; oy++) {
+                        for (int ox = 0; ox < ow; ox++) {
+                            assertEquals(expected[(o * oh + oy) * ow + ox], pb[2 + o * positions + oy * pw + ox], what + " planes at " + o + "," + oy + "," + ox);
+                        }
+                    }
+                }
             }
         }
     }
@@ -275,5 +288,7 @@ class SparseKernelsTest {
         assertEquals(0, f.nnz());
         assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparse(f, new float[1], new float[f.planeLength()], new float[1], 0));
         assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparse(f, new float[f.paddedLength()], new float[0], new float[1], 0));
+        assertThrows(IllegalArgumentException.class, () -> vector.conv2dSparsePlanes(f, new float[f.paddedLength()], new float[f.planeLength() - 1], 0));
+        assertThrows(IllegalArgumentException.class, () -> scalar.conv2dSparsePlanes(f, new float[f.paddedLength()], new float[f.planeLength()], 1));
     }
 }

@@ -84,6 +84,8 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private float[] tapPlane = new float[0];
     private float[] pooled = new float[0];
     private final float[] zeros;
+    /** Where channel o's output row oy starts in {@code sums}: {@code o * channelStride + oy * rowStride}. */
+    private final int channelStride, rowStride;
 
     /**
      * @param inputShape [channels, height, width]
@@ -137,6 +139,10 @@ public final class QuantizedConv2d implements QuantizedLayer {
         // the taps' sums are exact integers either way, so the tap and dense paths give the same bits
         boolean taps = floatExact && stride == 1 && weights.nonzeros() <= SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
         this.sparse = taps ? SparseFilters.of(widened, outC, inC, height, width, kernel, pad) : null;
+        // with int8 output the tap kernel's sums are read where it leaves them, rows paddedWidth apart
+        boolean inPlace = sparse != null && output != null;
+        this.channelStride = inPlace ? sparse.planeLength() : plane;
+        this.rowStride = inPlace ? sparse.paddedWidth() : outW;
     }
 
     /** Whether the max pooling asked for is done here (else the caller keeps its pooling layer). */
@@ -184,9 +190,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (centred.length < inSize) centred = new float[inSize];
         boolean lowered = sparse == null && !(stride == 1 && outC <= DIRECT_MAX_OUT);
         if (lowered && columns.length < patch * plane) columns = new float[patch * plane];
-        if (sums.length < outSize) sums = new float[outSize];
+        if (sums.length < outC * channelStride) sums = new float[outC * channelStride];
         if (sparse != null && padded.length < sparse.paddedLength()) padded = new float[sparse.paddedLength()];
-        if (sparse != null && tapPlane.length < sparse.planeLength()) tapPlane = new float[sparse.planeLength()];
+        if (sparse != null && rowStride == outW && tapPlane.length < sparse.planeLength()) tapPlane = new float[sparse.planeLength()];
         if (pool && pooled.length < poolH * poolW) pooled = new float[poolH * poolW];
         for (int s = 0; s < batch; s++) {
             integerSums(x.bytes(), s * inSize, inSize);
@@ -200,7 +206,8 @@ public final class QuantizedConv2d implements QuantizedLayer {
         QUANT.dequantize(in, from, inSize, 1f, product.inputZeroPoint, QuantRange.INT8, centred, 0);
         if (sparse != null) {
             sparse.fillPadded(centred, 0, padded);
-            SPARSE.conv2dSparse(sparse, padded, tapPlane, sums, 0);
+            if (rowStride == outW) SPARSE.conv2dSparse(sparse, padded, tapPlane, sums, 0);
+            else SPARSE.conv2dSparsePlanes(sparse, padded, sums, 0);
         } else if (stride == 1 && outC <= DIRECT_MAX_OUT) {
             // few filters: the direct convolution (as FP32 Conv2d chooses), sums from 0
             FP32.conv2dDirect(centred, 0, inC, height, width, widened, zeros, outC, kernel, pad, sums, 0);
@@ -219,7 +226,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (pool) {
             int out = poolH * poolW;
             for (int o = 0; o < outC; o++) {
-                maxPool2x2(sums, o * plane, pooled);
+                maxPool2x2(sums, o * channelStride, pooled);
                 QUANT.requantize(pooled, 0, out, rescale[o], biasValues[o], product.relu, product.outputScale, product.outputZeroPoint,
                         QuantRange.INT8, y.bytes(), (s * outC + o) * out);
             }
@@ -227,8 +234,15 @@ public final class QuantizedConv2d implements QuantizedLayer {
         }
         if (int8Out) {
             for (int o = 0; o < outC; o++) {
-                QUANT.requantize(sums, o * plane, plane, rescale[o], biasValues[o], product.relu, product.outputScale, product.outputZeroPoint,
-                        QuantRange.INT8, y.bytes(), s * outSize + o * plane);
+                if (rowStride == outW) {
+                    QUANT.requantize(sums, o * plane, plane, rescale[o], biasValues[o], product.relu, product.outputScale, product.outputZeroPoint,
+                            QuantRange.INT8, y.bytes(), s * outSize + o * plane);
+                    continue;
+                }
+                for (int oy = 0; oy < outH; oy++) {
+                    QUANT.requantize(sums, o * channelStride + oy * rowStride, outW, rescale[o], biasValues[o], product.relu, product.outputScale,
+                            product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize + o * plane + oy * outW);
+                }
             }
             return;
         }
@@ -241,10 +255,10 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (product.relu) for (int i = base; i < base + outSize; i++) dst[i] = Math.max(dst[i], 0f);
     }
 
-    /** The 2x2, stride-2 maxima of one channel's sums {@code [outH, outW]} at {@code from}, into {@code dst}. */
+    /** The 2x2, stride-2 maxima of one channel's sums (rows {@link #rowStride} apart from {@code from}) into {@code dst}. */
     private void maxPool2x2(float[] src, int from, float[] dst) {
         for (int py = 0, d = 0; py < poolH; py++) {
-            int r0 = from + 2 * py * outW, r1 = r0 + outW;
+            int r0 = from + 2 * py * rowStride, r1 = r0 + rowStride;
             for (int px = 0; px < poolW; px++, d++) {
                 int c = 2 * px;
                 dst[d] = Math.max(Math.max(src[r0 + c], src[r0 + c + 1]), Math.max(src[r1 + c], src[r1 + c + 1]));
