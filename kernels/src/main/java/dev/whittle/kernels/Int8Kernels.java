@@ -36,7 +36,25 @@ public interface Int8Kernels {
     void gemmFloat(int m, byte[] x, int xOff, int xZeroPoint, Int8Matrix w, int[] bias, float[] scales,
                    boolean relu, float[] y, int yOff);
 
+    /**
+     * {@code y[r] = sum_p W[r][p] * x[p]} for int8 weights {@code W[n x k]} (row-major at {@code
+     * w[wOff]}, widened to float as they are read) and float {@code x}: the batch-1 product of a
+     * layer whose centred int8 inputs {@code q - z} are held as floats. When every partial sum is
+     * an integer below 2^24 in magnitude ({@code k <= 512} with such inputs) the sums are exact, so
+     * the order of the additions cannot matter and every implementation gives the same bits;
+     * otherwise they agree to float rounding. A quarter of the bytes of the same weights as floats.
+     */
+    void gemvWidened(int n, int k, byte[] w, int wOff, float[] x, int xOff, float[] y, int yOff);
+
     /** The argument checks every implementation makes before touching an array. */
+    /** The argument checks of {@link #gemvWidened}. */
+    static void checkWidened(int n, int k, byte[] w, int wOff, float[] x, int xOff, float[] y, int yOff) {
+        if (n < 0 || k < 0) throw new IllegalArgumentException("bad shape " + n + " x " + k);
+        if (wOff < 0 || (long) wOff + (long) n * k > w.length) throw new IllegalArgumentException("weights " + n + " x " + k + " at " + wOff + " do not fit in " + w.length);
+        if (xOff < 0 || (long) xOff + k > x.length) throw new IllegalArgumentException("x of " + k + " at " + xOff + " does not fit in " + x.length);
+        if (yOff < 0 || (long) yOff + n > y.length) throw new IllegalArgumentException("y of " + n + " at " + yOff + " does not fit in " + y.length);
+    }
+
     static void check(int m, byte[] x, int xOff, int xZeroPoint, Int8Matrix w, int biasLength, int yLength, int yOff) {
         if (m < 0) throw new IllegalArgumentException("m = " + m);
         Quantization.checkZeroPoint(xZeroPoint, QuantRange.INT8, "activation zero point");

@@ -4,6 +4,16 @@ package dev.whittle.kernels;
 public final class ScalarInt8Kernels implements Int8Kernels {
 
     @Override
+    public void gemvWidened(int n, int k, byte[] w, int wOff, float[] x, int xOff, float[] y, int yOff) {
+        Int8Kernels.checkWidened(n, k, w, wOff, x, xOff, y, yOff);
+        for (int r = 0; r < n; r++) {
+            float s = 0f;
+            for (int p = 0; p < k; p++) s = Math.fma(w[wOff + r * k + p], x[xOff + p], s);
+            y[yOff + r] = s;
+        }
+    }
+
+    @Override
     public void gemm(int m, byte[] x, int xOff, int xZeroPoint, Int8Matrix w, Int8Requantization rq, byte[] y, int yOff) {
         Int8Kernels.check(m, x, xOff, xZeroPoint, w, rq.channels(), y.length, yOff);
         int n = w.rows();

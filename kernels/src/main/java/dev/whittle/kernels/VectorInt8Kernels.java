@@ -191,6 +191,58 @@ final class VectorInt8Kernels implements Int8Kernels {
         }
     }
 
+    /**
+     * Four rows at a time, eight weights a step: eight bytes widened to eight floats in registers,
+     * one FMA with the shared slice of x per row. Against the FP32 GEMV of the same weights stored
+     * as floats ({@link FloatKernels#gemv}), medians of 40,000 alternating calls: 72 x 250 1.80-1.87
+     * against 2.15-2.20 us, 50 x 72 0.44-0.64 against 0.51-0.83, 120 x 400 about even (3.96-4.02
+     * against 3.90-3.91).
+     */
+    @Override
+    public void gemvWidened(int n, int k, byte[] w, int wOff, float[] x, int xOff, float[] y, int yOff) {
+        Int8Kernels.checkWidened(n, k, w, wOff, x, xOff, y, yOff);
+        int bound = F.loopBound(k), r = 0;
+        for (; r + 4 <= n; r += 4) {
+            int o0 = wOff + r * k, o1 = o0 + k, o2 = o1 + k, o3 = o2 + k;
+            FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+            int p = 0;
+            for (; p < bound; p += F.length()) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + p);
+                c0 = widened(w, o0 + p).fma(xv, c0);
+                c1 = widened(w, o1 + p).fma(xv, c1);
+                c2 = widened(w, o2 + p).fma(xv, c2);
+                c3 = widened(w, o3 + p).fma(xv, c3);
+            }
+            float s0 = c0.reduceLanes(VectorOperators.ADD), s1 = c1.reduceLanes(VectorOperators.ADD);
+            float s2 = c2.reduceLanes(VectorOperators.ADD), s3 = c3.reduceLanes(VectorOperators.ADD);
+            for (; p < k; p++) {
+                float xp = x[xOff + p];
+                s0 = Math.fma(w[o0 + p], xp, s0);
+                s1 = Math.fma(w[o1 + p], xp, s1);
+                s2 = Math.fma(w[o2 + p], xp, s2);
+                s3 = Math.fma(w[o3 + p], xp, s3);
+            }
+            y[yOff + r] = s0;
+            y[yOff + r + 1] = s1;
+            y[yOff + r + 2] = s2;
+            y[yOff + r + 3] = s3;
+        }
+        for (; r < n; r++) {
+            int o = wOff + r * k;
+            FloatVector c = FloatVector.zero(F);
+            int p = 0;
+            for (; p < bound; p += F.length()) c = widened(w, o + p).fma(FloatVector.fromArray(F, x, xOff + p), c);
+            float s = c.reduceLanes(VectorOperators.ADD);
+            for (; p < k; p++) s = Math.fma(w[o + p], x[xOff + p], s);
+            y[yOff + r] = s;
+        }
+    }
+
+    /** Eight int8 weights at {@code w[at]} as eight floats. */
+    private static FloatVector widened(byte[] w, int at) {
+        return (FloatVector) ByteVector.fromArray(B64, w, at).convertShape(VectorOperators.B2F, F, 0);
+    }
+
     @Override
     public void gemm(int m, byte[] x, int xOff, int xZeroPoint, Int8Matrix w, Int8Requantization rq, byte[] y, int yOff) {
         Int8Kernels.check(m, x, xOff, xZeroPoint, w, rq.channels(), y.length, yOff);

@@ -256,4 +256,35 @@ class Int8KernelsTest {
             }
         }
     }
+
+    @Test
+    void widenedGemvIsExactOnCentredInt8InputsAndCloseOnAnyOther() {
+        SplittableRandom r = new SplittableRandom(77);
+        for (int n : new int[] {1, 3, 4, 5, 17, 72}) {
+            for (int k : new int[] {1, 3, 8, 17, 33, 250, 512}) {
+                byte[] w = new byte[n * k + 5];
+                for (int i = 0; i < w.length; i++) w[i] = (byte) (r.nextInt(10) < 6 ? 0 : r.nextInt(-127, 128));
+                float[] x = new float[k + 2], xf = new float[k + 2];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = r.nextInt(-255, 256);   // q - z of int8 activations
+                    xf[i] = (float) r.nextGaussian();
+                }
+                float[] a = new float[n + 1], b = new float[n + 1];
+                scalar.gemvWidened(n, k, w, 5, x, 2, a, 1);
+                vector.gemvWidened(n, k, w, 5, x, 2, b, 1);
+                assertArrayEquals(a, b, n + "x" + k);
+                for (int row = 0; row < n; row++) {
+                    long exact = 0;
+                    for (int p = 0; p < k; p++) exact += (long) w[5 + row * k + p] * (long) x[2 + p];
+                    assertEquals((float) exact, a[1 + row], n + "x" + k + " row " + row);
+                }
+                scalar.gemvWidened(n, k, w, 5, xf, 2, a, 1);
+                vector.gemvWidened(n, k, w, 5, xf, 2, b, 1);
+                for (int row = 0; row <= n; row++) assertEquals(a[row], b[row], 1e-3f * (1 + Math.abs(a[row])), n + "x" + k + " floats");
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> vector.gemvWidened(2, 3, new byte[5], 0, new float[3], 0, new float[2], 0));
+        assertThrows(IllegalArgumentException.class, () -> scalar.gemvWidened(2, 3, new byte[6], 0, new float[2], 0, new float[2], 0));
+        assertThrows(IllegalArgumentException.class, () -> vector.gemvWidened(2, 3, new byte[6], 0, new float[3], 0, new float[2], 1));
+    }
 }

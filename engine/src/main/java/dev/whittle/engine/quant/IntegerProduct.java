@@ -31,8 +31,9 @@ import dev.whittle.kernels.SparseKernels;
  * {@code 512 * 127 * 255 < 2^24} when no row has more than 512 nonzeros, so the float sums are the
  * int32 accumulators exactly, and the epilogue is the integer kernels' own: the output is the same
  * bit for bit, only faster. For the same reason a dense layer with K of at most 512 runs at batch 1
- * as the FP32 GEMV of its int8 weights held as floats: on LeNet-5's small fully connected layers
- * (K = 50 to 300) the INT8 GEMV's per-call set-up cost more than the products.
+ * as a float GEMV of its int8 weights widened in registers ({@link Int8Kernels#gemvWidened}): on
+ * LeNet-5's small fully connected layers (K = 50 to 300) the INT8 GEMV's per-call set-up cost more
+ * than the products.
  */
 final class IntegerProduct {
 
@@ -40,7 +41,6 @@ final class IntegerProduct {
     private static final Int4Kernels INT4 = Kernels.int4();
     private static final SparseKernels SPARSE = Kernels.sparse();
     private static final QuantKernels QUANT = Kernels.quant();
-    private static final dev.whittle.kernels.FloatKernels FP32 = Kernels.fp32();
     /**
      * Below this density pruned INT8 weights run on the sparse kernels at batch 1. The dense INT8
      * GEMV streams a byte a weight, so sparse pays later than against FP32's four bytes
@@ -72,8 +72,8 @@ final class IntegerProduct {
     private final float[] outputScales;
     /** The INT8 weights' nonzeros as floats, when pruned enough for the sparse kernels; else null. */
     private final CsrMatrix sparse;
-    /** The INT8 weights as floats {@code [N x K]} for the batch-1 product of a short K (exact sums); else null. */
-    private final float[] exactFloat;
+    /** The INT8 weights {@code [N x K]} for the batch-1 product of a short K (exact sums in float); else null. */
+    private final byte[] shortKWeights;
     private float[] centred = new float[0];
     private float[] sums = new float[0];
 
@@ -117,13 +117,13 @@ final class IntegerProduct {
             int32Bias = null;
             outputScales = null;
             sparse = null;
-            exactFloat = null;
+            shortKWeights = null;
             return;
         }
         sparse = sparseWeights(weights);
         // a layer sparse enough for the sparse kernels at batch 1 never takes the float GEMV: no copy for it
         boolean sparseAtBatch1 = sparse != null && sparse.density() < SPARSE_INT8_GEMV_DENSITY;
-        exactFloat = weights.bits() == 8 && weights.cols() <= QuantizedConv2d.EXACT_FLOAT_K && !sparseAtBatch1 ? widened(weights) : null;
+        shortKWeights = weights.bits() == 8 && weights.cols() <= QuantizedConv2d.EXACT_FLOAT_K && !sparseAtBatch1 ? weights.int8Values() : null;
         float sx = input.scales()[0];
         int32Bias = new int[n];
         float[] ws = new float[n];
@@ -159,13 +159,6 @@ final class IntegerProduct {
         return CsrMatrix.of(f, 0, rows, cols);
     }
 
-    private static float[] widened(QuantizedWeights w) {
-        byte[] q = w.int8Values();
-        float[] f = new float[q.length];
-        for (int i = 0; i < q.length; i++) f[i] = q[i];
-        return f;
-    }
-
     /** Whether the output is int8 (for the next layer) rather than FP32. */
     boolean int8Output() {
         return output != null;
@@ -178,7 +171,7 @@ final class IntegerProduct {
                 int zx = inputZeroPoint;
                 if (sparse != null && sparse.density() < (m == 1 ? SPARSE_INT8_GEMV_DENSITY : SPARSE_INT8_GEMM_DENSITY)) {
                     multiplySparse(m, x8, xOff, y8, yf, yOff);
-                } else if (m == 1 && exactFloat != null) {
+                } else if (m == 1 && shortKWeights != null) {
                     multiplyExactFloat(x8, xOff, y8, yf, yOff);
                 } else if (requantization != null) INT8.gemm(m, x8, xOff, zx, weights.int8(), requantization, y8, yOff);
                 else INT8.gemmFloat(m, x8, xOff, zx, weights.int8(), int32Bias, outputScales, relu, yf, yOff);
@@ -199,7 +192,7 @@ final class IntegerProduct {
     /** A short K at batch 1: the GEMV of the weights as floats, exact integer sums (see the class comment). */
     private void multiplyExactFloat(byte[] x8, int xOff, byte[] y8, float[] yf, int yOff) {
         centre(1, x8, xOff);
-        FP32.gemv(weights.rows(), weights.cols(), exactFloat, 0, centred, 0, sums, 0, false);
+        INT8.gemvWidened(weights.rows(), weights.cols(), shortKWeights, 0, centred, 0, sums, 0);
         epilogue(1, y8, yf, yOff);
     }
 
