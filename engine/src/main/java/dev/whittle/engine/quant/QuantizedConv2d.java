@@ -370,8 +370,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
 
     @Override
     public String spec() {
-        return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")"
-                + (pool ? " maxpool(2)" : "");
+        return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")";
     }
 
     @Override
