@@ -49,8 +49,9 @@ import picocli.CommandLine.Option;
                 "  prune             sparsity=0.9 scope=global|layer schedule=gradual|oneshot epochs=5 lr=0.001",
                 "  recover           epochs=2 temperature=2 alpha=0.5 lr=0.0001   (distil from the original)",
                 "  share             clusters=16 epochs=1 lr=0.001",
-                "  quantize          bits=8|4 calibration=minmax samples=1000",
-                "  every step:       tries=N (back-offs allowed by the budget)"})
+                "  quantize          bits=8|4 calibration=minmax samples=1000   (4: INT4 where the budget allows,",
+                "                    the layers most sensitive to it INT8)",
+                "  every step:       tries=N (back-offs allowed by the budget; 3, quantize 6)"})
 final class CompressCommand implements Callable<Integer> {
 
     static final String MANIFEST_KEY = "whittle.manifest";
