@@ -36,7 +36,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntFunction;
-import java.util.function.IntFunction;
 
 /**
  * {@code whittle compress}: runs a {@link Recipe}'s steps on a trained model, each step starting
@@ -401,7 +400,7 @@ public final class CompressionPipeline {
         if (settings.timingRuns() > 0) {
             log.line("");
             log.line("timing " + kept.size() + " models: " + settings.timingRuns() + " runs each at batch 1 and " + InferenceTiming.THROUGHPUT_BATCH
-                    + ", interleaved, after warm-up");
+                    + ", taking turns, after warm-up");
             List<Model> models = new ArrayList<>();
             for (Measured m : kept) models.add(m.state.model());
             times = InferenceTiming.measure(models, test, settings.timingRuns());

@@ -12,9 +12,10 @@ import java.util.List;
  * Measures inference speed the way the reports quote it: batch-1 latency (median and 95th
  * percentile over single calls) and batch-64 throughput (samples per second at the median call),
  * on real samples. Several models take turns in short bursts (eight batch-1 calls, two batch-64
- * calls), warm-up included, so each slow spell of a shared machine — they last tens to hundreds of
- * milliseconds here, and one model's whole round used to fall inside one — is shared by all of them
- * alike; each model is warmed up first so the JIT has compiled it.
+ * calls), warm-up included: the slow spells of a shared machine last tens to hundreds of
+ * milliseconds here, so a model timed in one long block can fall inside one while the next model
+ * does not; in bursts every spell falls on all of them alike. Each model is warmed up first so the
+ * JIT has compiled it.
  */
 public final class InferenceTiming {
 
