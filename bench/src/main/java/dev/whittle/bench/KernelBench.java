@@ -116,8 +116,18 @@ public final class KernelBench {
     }
 
     /**
-     * Times every case on {@code threads} threads, and on the peer right after when there is one;
-     * {@code each} sees every result as it is measured.
+     * Rounds a case is timed in, whittle and the peer taking turns, each round a fifth of the
+     * sampling budget; the median of the rounds is kept. The host's slow spells last tens to
+     * hundreds of milliseconds: timed in one block each, whittle's 0.6 s could fall in one and
+     * the peer's not, which moved single-thread SGEMM ratios by a third between runs.
+     */
+    static final int ROUNDS = 5;
+    /** Warm-up before each round after the first (the first warms up in full). */
+    private static final double ROUND_WARMUP_SECONDS = 0.05;
+
+    /**
+     * Times every case on {@code threads} threads, and on the peer in turns with it when there is
+     * one ({@link #ROUNDS}); {@code each} sees every result as it is measured.
      */
     public static List<Result> run(List<KernelCase> cases, int threads, OpenBlasPeer peer, Consumer<Result> each)
             throws IOException {
@@ -130,18 +140,30 @@ public final class KernelBench {
         List<Result> results = new ArrayList<>();
         Map<String, Double> fp32 = new LinkedHashMap<>(); // SGEMM seconds by "layout m n k"
         for (KernelCase c : cases) {
-            double seconds = c.kernel().startsWith("int")
-                    ? Timing.medianSeconds(operation(c, Kernels.fp32()), INTEGER_WARMUP_SECONDS, Timing.BUDGET_SECONDS)
-                    : Timing.medianSeconds(operation(c, Kernels.fp32()));
-            double peerSeconds = peer == null ? Double.NaN : peer.seconds(c);
+            Runnable op = operation(c, Kernels.fp32());
+            double warmup = c.kernel().startsWith("int") ? INTEGER_WARMUP_SECONDS : Timing.WARMUP_SECONDS;
+            double[] own = new double[ROUNDS], other = new double[ROUNDS];
+            for (int r = 0; r < ROUNDS; r++) {
+                own[r] = Timing.medianSeconds(op, r == 0 ? warmup : ROUND_WARMUP_SECONDS, Timing.BUDGET_SECONDS / ROUNDS);
+                other[r] = peer == null ? Double.NaN : peer.seconds(c, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS,
+                        Timing.BUDGET_SECONDS / ROUNDS);
+            }
+            double seconds = median(own), peerSeconds = median(other);
             String shape = c.layout() + " " + c.m() + " " + c.n() + " " + c.k();
             if (c.kernel().equals("sgemm")) fp32.put(shape, seconds);
-            double own = c.kernel().endsWith("_gemm") ? fp32.getOrDefault(shape, Double.NaN) : Double.NaN;
-            Result r = new Result(vsDense(c, seconds, results), threads, seconds, peerSeconds, own);
+            double ownFp32 = c.kernel().endsWith("_gemm") ? fp32.getOrDefault(shape, Double.NaN) : Double.NaN;
+            Result r = new Result(vsDense(c, seconds, results), threads, seconds, peerSeconds, ownFp32);
             results.add(r);
             each.accept(r);
         }
         return results;
+    }
+
+    /** The median of {@code v} (NaN if any value is). */
+    private static double median(double[] v) {
+        double[] sorted = v.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /** An spmv case's label gains its speed-up over this run's dense SGEMV of the same shape. */
@@ -244,7 +266,8 @@ public final class KernelBench {
         settings.put("warmup_s", Timing.WARMUP_SECONDS);
         settings.put("integer_warmup_s", INTEGER_WARMUP_SECONDS);
         settings.put("budget_s", Timing.BUDGET_SECONDS);
-        settings.put("statistic", "median seconds per call");
+        settings.put("rounds", ROUNDS);
+        settings.put("statistic", "median over the rounds of the median seconds per call; whittle and the peer take turns, round by round");
         if (peer != null) settings.put("peer_info", peer.info());
         List<Object> rows = new ArrayList<>();
         for (Result r : results) {

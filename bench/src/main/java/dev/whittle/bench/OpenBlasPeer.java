@@ -87,9 +87,14 @@ public final class OpenBlasPeer implements AutoCloseable {
                 + info.getOrDefault("openblas_threads", info.get("OPENBLAS_NUM_THREADS")) + " threads)";
     }
 
-    /** The peer's median seconds per call of the same product. */
+    /** The peer's median seconds per call of the same product, with {@link Timing}'s warm-up and budget. */
     public double seconds(KernelCase c) throws IOException {
-        in.write(c.peerRequest() + "\n");
+        return seconds(c, Timing.WARMUP_SECONDS, Timing.BUDGET_SECONDS);
+    }
+
+    /** The peer's median seconds per call of the same product, with the given warm-up and sampling budget. */
+    public double seconds(KernelCase c, double warmupSeconds, double budgetSeconds) throws IOException {
+        in.write(c.peerRequest() + String.format(java.util.Locale.ROOT, " %.4f %.4f", warmupSeconds, budgetSeconds) + "\n");
         in.flush();
         Map<String, Object> answer = readAnswer();
         if (answer == null) throw new IOException("the OpenBLAS peer stopped" + stderrTail());

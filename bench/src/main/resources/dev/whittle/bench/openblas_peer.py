@@ -2,8 +2,8 @@
 # same loop as dev.whittle.bench.Timing (warm up, then samples of back-to-back calls until the
 # budget is spent, median). Protocol, one JSON object per line on stdout:
 #   first line   {"numpy": ..., "openblas_core": ..., ...}  or  {"error": "..."}
-#   then, for each request line "sgemm nn|nt|tn M N K" or "sgemv M K" on stdin,
-#                {"seconds": median seconds per call}
+#   then, for each request line "sgemm nn|nt|tn M N K [WARMUP BUDGET]" or "sgemv M K [WARMUP BUDGET]"
+#   on stdin (seconds; 0.25 and 0.6 when left out), {"seconds": median seconds per call}
 import json
 import os
 import sys
@@ -103,18 +103,20 @@ def request(words):
     rng = np.random.default_rng(42)
     if words[0] == "sgemm":
         layout, m, n, k = words[1], int(words[2]), int(words[3]), int(words[4])
+        timing = [float(t) for t in words[5:7]]
         a = (rng.random((k, m) if layout == "tn" else (m, k), dtype=np.float32) - 0.5)
         b = (rng.random((n, k) if layout == "nt" else (k, n), dtype=np.float32) - 0.5)
         x = a.T if layout == "tn" else a
         y = b.T if layout == "nt" else b
         c = np.empty((m, n), dtype=np.float32)
-        return median_seconds(lambda: np.matmul(x, y, out=c))
+        return median_seconds(lambda: np.matmul(x, y, out=c), *timing)
     if words[0] == "sgemv":
         m, k = int(words[1]), int(words[2])
+        timing = [float(t) for t in words[3:5]]
         a = rng.random((m, k), dtype=np.float32) - 0.5
         x = rng.random(k, dtype=np.float32) - 0.5
         y = np.empty(m, dtype=np.float32)
-        return median_seconds(lambda: np.matmul(a, x, out=y))
+        return median_seconds(lambda: np.matmul(a, x, out=y), *timing)
     raise ValueError("unknown request " + " ".join(words))
 
 
