@@ -38,9 +38,7 @@ class CompressCommandTest {
     @BeforeAll
     static void trainOnce() {
         threadsBefore = Parallel.threads();
-        model = shared.resolve("mlp.safetensors");
-        MainTest.Run r = run("train", "--arch", "mlp(784,64,10)", "--data", "mnist-10k", "--epochs", "2", "--out", model.toString());
-        assertEquals(0, r.code(), r.err());
+        model = MainTest.trained(shared.resolve("mlp.safetensors"), "mlp(784,64,10)", 2);
     }
 
     @AfterAll

@@ -33,9 +33,7 @@ class DistillCommandTest {
     @BeforeAll
     static void trainTeacher() {
         threadsBefore = Parallel.threads();
-        teacher = shared.resolve("teacher.safetensors");
-        MainTest.Run r = run("train", "--arch", "mlp(784,128,10)", "--data", "mnist-10k", "--epochs", "2", "--out", teacher.toString());
-        assertEquals(0, r.code(), r.err());
+        teacher = MainTest.trained(shared.resolve("teacher.safetensors"), "mlp(784,128,10)", 2);
     }
 
     @AfterAll

@@ -50,6 +50,13 @@ class MainTest {
     }
 
     /** Runs the command line with stdout and stderr captured. */
+    /** Trains {@code arch} on the embedded digits for {@code epochs} into {@code out}, failing the test if {@code whittle train} does. */
+    static Path trained(Path out, String arch, int epochs) {
+        Run r = run("train", "--arch", arch, "--data", "mnist-10k", "--epochs", Integer.toString(epochs), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        return out;
+    }
+
     static Run run(String... args) {
         PrintStream out = System.out, err = System.err;
         ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();

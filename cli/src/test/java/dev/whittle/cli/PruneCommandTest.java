@@ -34,10 +34,7 @@ class PruneCommandTest {
     @BeforeAll
     static void trainOnce() {
         threadsBefore = Parallel.threads();
-        model = shared.resolve("cnn.safetensors");
-        MainTest.Run r = run("train", "--arch", "conv(8,3,pad=1) relu maxpool(2) flatten linear(64) relu linear(10)",
-                "--data", "mnist-10k", "--epochs", "1", "--out", model.toString());
-        assertEquals(0, r.code(), r.err());
+        model = MainTest.trained(shared.resolve("cnn.safetensors"), "conv(8,3,pad=1) relu maxpool(2) flatten linear(64) relu linear(10)", 1);
     }
 
     @AfterAll

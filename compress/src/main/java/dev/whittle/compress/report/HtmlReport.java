@@ -84,12 +84,17 @@ public final class HtmlReport {
         return "<figure>\n" + svg + (caption == null ? "" : "<figcaption>" + Markup.escape(caption) + "</figcaption>\n") + "</figure>\n";
     }
 
+    /** A scrolling table's opening and header row, ready for its body rows. */
+    private static StringBuilder tableHead(List<String> headers) {
+        StringBuilder out = new StringBuilder("<div class=\"scroll\">\n<table>\n<thead>\n<tr>");
+        for (int i = 0; i < headers.size(); i++) cell(out, "th", headers.get(i), TableColumns.numeric(headers, i) ? "num" : null);
+        return out.append("</tr>\n</thead>\n<tbody>\n");
+    }
+
     /** The Markdown table's columns, with each step's note written small under its name. */
     private static String stepsTable(List<StepMetrics> steps) {
-        StringBuilder out = new StringBuilder("<div class=\"scroll\">\n<table>\n<thead>\n<tr>");
         List<String> headers = TableColumns.STEP_HEADERS;
-        for (int i = 0; i < headers.size(); i++) cell(out, "th", headers.get(i), TableColumns.numeric(headers, i) ? "num" : null);
-        out.append("</tr>\n</thead>\n<tbody>\n");
+        StringBuilder out = tableHead(headers);
         for (StepMetrics step : steps) {
             List<String> cells = TableColumns.stepCells(step, steps.getFirst());
             out.append("<tr><td class=\"step\"><strong>").append(Markup.escape(step.name())).append("</strong>");
@@ -116,10 +121,8 @@ public final class HtmlReport {
     }
 
     private static String layerTable(List<LayerRow> layers) {
-        StringBuilder out = new StringBuilder("<div class=\"scroll\">\n<table>\n<thead>\n<tr>");
         List<String> headers = TableColumns.LAYER_HEADERS;
-        for (int i = 0; i < headers.size(); i++) cell(out, "th", headers.get(i), TableColumns.numeric(headers, i) ? "num" : null);
-        out.append("</tr>\n</thead>\n<tbody>\n");
+        StringBuilder out = tableHead(headers);
         for (LayerRow layer : layers) {
             List<String> cells = TableColumns.layerCells(layer);
             out.append("<tr>");

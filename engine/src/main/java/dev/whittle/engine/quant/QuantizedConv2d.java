@@ -233,15 +233,12 @@ public final class QuantizedConv2d implements QuantizedLayer {
             return;
         }
         if (int8Out) {
+            // contiguous rows are one run per channel; rows left in the tap kernel's planes go one by one
+            int rows = rowStride == outW ? 1 : outH, run = rows == 1 ? plane : outW;
             for (int o = 0; o < outC; o++) {
-                if (rowStride == outW) {
-                    QUANT.requantize(sums, o * plane, plane, rescale[o], biasValues[o], product.relu, product.outputScale, product.outputZeroPoint,
-                            QuantRange.INT8, y.bytes(), s * outSize + o * plane);
-                    continue;
-                }
-                for (int oy = 0; oy < outH; oy++) {
-                    QUANT.requantize(sums, o * channelStride + oy * rowStride, outW, rescale[o], biasValues[o], product.relu, product.outputScale,
-                            product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize + o * plane + oy * outW);
+                for (int r = 0; r < rows; r++) {
+                    QUANT.requantize(sums, o * channelStride + r * rowStride, run, rescale[o], biasValues[o], product.relu, product.outputScale,
+                            product.outputZeroPoint, QuantRange.INT8, y.bytes(), s * outSize + o * plane + r * outW);
                 }
             }
             return;
