@@ -121,7 +121,7 @@ final class IntegerProduct {
             return;
         }
         sparse = sparseWeights(weights);
-        // a layer sparse enough for the sparse kernels at batch 1 never takes the float GEMV: no copy for it
+        // a layer sparse enough for the sparse kernels at batch 1 never takes the widened GEMV: no copy for it
         boolean sparseAtBatch1 = sparse != null && sparse.density() < SPARSE_INT8_GEMV_DENSITY;
         shortKWeights = weights.bits() == 8 && weights.cols() <= QuantizedConv2d.EXACT_FLOAT_K && !sparseAtBatch1 ? weights.int8Values() : null;
         float sx = input.scales()[0];
