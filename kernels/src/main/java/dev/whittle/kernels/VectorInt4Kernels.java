@@ -60,6 +60,11 @@ final class VectorInt4Kernels implements Int4Kernels {
     private static final int LANES = Int4Matrix.LANES;
     /** The low nibble of each short lane. */
     private static final int NIBBLES = 0x000F000F;
+    /**
+     * {@link #NIBBLES} in every lane, read from memory once per row: as a broadcast constant, C2
+     * (short of ymm registers in {@link #dotsA8}) rematerialized it before every AND.
+     */
+    private static final int[] NIBBLE_MASK = filled(I.length(), NIBBLES);
     /** Loads whose products one 16-bit lane can sum: 16 * 15 * 127 < 2^15. */
     private static final int LOADS_PER_WIDEN = 4;
 
@@ -278,6 +283,12 @@ final class VectorInt4Kernels implements Int4Kernels {
         else Parallel.forRange(n, 1, rows);
     }
 
+    private static int[] filled(int n, int value) {
+        int[] a = new int[n];
+        java.util.Arrays.fill(a, value);
+        return a;
+    }
+
     /** The position of group g among the lanes of its block: the 8 even groups, then the 8 odd ones. */
     static int laneOf(int g) {
         int j = g % LANES;
@@ -294,18 +305,19 @@ final class VectorInt4Kernels implements Int4Kernels {
         int at = j * w.stride, x0 = xo, widens = w.loads / LOADS_PER_WIDEN;
         // nested loops with constant steps: a division for "end of block" costs an idiv, and
         // C2 keeps a counter it cannot fold in memory
+        IntVector mask = IntVector.fromArray(I, NIBBLE_MASK, 0);
         for (int b = 0; b < w.blocks; b++) {
             IntVector even = IntVector.zero(I), odd = even;
             for (int q = 0; q < widens; q++) {
                 ShortVector sum = ShortVector.zero(S);
                 for (int u = 0; u < LOADS_PER_WIDEN; u++, at += LOAD, x0 += 4 * SL) {
                     IntVector v = ByteVector.fromArray(B, wd, at).reinterpretAsInts();
-                    sum = sum.add(v.and(NIBBLES).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0))
-                            .add(v.lanewise(VectorOperators.LSHR, 4).and(NIBBLES).reinterpretAsShorts()
+                    sum = sum.add(v.and(mask).reinterpretAsShorts().mul(ShortVector.fromArray(S, xp, x0))
+                            .add(v.lanewise(VectorOperators.LSHR, 4).and(mask).reinterpretAsShorts()
                                     .mul(ShortVector.fromArray(S, xp, x0 + SL)))
-                            .add(v.lanewise(VectorOperators.LSHR, 8).and(NIBBLES).reinterpretAsShorts()
+                            .add(v.lanewise(VectorOperators.LSHR, 8).and(mask).reinterpretAsShorts()
                                     .mul(ShortVector.fromArray(S, xp, x0 + 2 * SL))
-                                    .add(v.lanewise(VectorOperators.LSHR, 12).and(NIBBLES).reinterpretAsShorts()
+                                    .add(v.lanewise(VectorOperators.LSHR, 12).and(mask).reinterpretAsShorts()
                                             .mul(ShortVector.fromArray(S, xp, x0 + 3 * SL)))));
                 }
                 IntVector s = sum.reinterpretAsInts();

@@ -4,6 +4,8 @@ import dev.whittle.engine.Dataset;
 import dev.whittle.engine.Model;
 import dev.whittle.engine.Tensor;
 import dev.whittle.engine.train.Batch;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,8 +16,12 @@ import java.util.List;
  * on real samples. Several models take turns in short bursts (eight batch-1 calls, two batch-64
  * calls), warm-up included: the slow spells of a shared machine last tens to hundreds of
  * milliseconds here, so a model timed in one long block can fall inside one while the next model
- * does not; in bursts every spell falls on all of them alike. Each model is warmed up first so the
- * JIT has compiled it.
+ * does not; in bursts every spell falls on all of them alike. The models are warmed up first, for
+ * at least {@link #WARMUP_NANOS} each and then until the JIT has been quiet for {@link #QUIET_NANOS}
+ * (no compilation finished): with a fixed warm-up alone, C2's versions of the integer kernels
+ * sometimes arrived only after timing had begun (compilations queue behind each other on two cores),
+ * and one run of {@code whittle bench models} read the INT8 lenet-300-100 at 6.0x the FP32
+ * latency where the next read 0.63x.
  */
 public final class InferenceTiming {
 
@@ -27,6 +33,10 @@ public final class InferenceTiming {
     private static final int BULK_BURST = 2;
     /** Warm-up per model before timing, in nanoseconds. */
     private static final long WARMUP_NANOS = 1_500_000_000L;
+    /** How long no compilation may have finished before timing starts. */
+    private static final long QUIET_NANOS = 400_000_000L;
+    /** Warm-up per model at most, even if the JIT never settles. */
+    private static final long WARMUP_CAP_NANOS = 8_000_000_000L;
 
     /** One model's figures. */
     public record Result(double latencyUsP50, double latencyUsP95, double throughputPerSecond, int runs) {}
@@ -47,12 +57,19 @@ public final class InferenceTiming {
         Tensor[] one = new Tensor[singles];
         Batch small = new Batch(data, 1);
         for (int i = 0; i < singles; i++) one[i] = small.fill(data, order, i, 1).copy();
-        long end = System.nanoTime() + WARMUP_NANOS * models.size();
-        for (int i = 0; System.nanoTime() < end; i++) {
+        long start = System.nanoTime(), least = start + WARMUP_NANOS * models.size();
+        long most = start + WARMUP_CAP_NANOS * models.size(), quietSince = start, compiled = compilationMillis();
+        for (int i = 0; ; i++) {
             for (Model m : models) {
                 for (int j = 0; j < BURST; j++) m.predict(one[(i * BURST + j) % singles]);
                 m.predict(batch);
             }
+            long now = System.nanoTime(), c = compilationMillis();
+            if (c != compiled) {
+                compiled = c;
+                quietSince = now;
+            }
+            if (now >= most || (now >= least && now - quietSince >= QUIET_NANOS)) break;
         }
         List<long[]> latency = new ArrayList<>(), bulk = new ArrayList<>();
         for (int k = 0; k < models.size(); k++) {
@@ -92,6 +109,12 @@ public final class InferenceTiming {
             results.add(new Result(p50, p95, throughput, runs));
         }
         return results;
+    }
+
+    /** Milliseconds the JIT has spent compiling so far (it grows whenever a compilation finishes), or 0 if unknown. */
+    private static long compilationMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /** The value at fraction {@code q} of a sorted array (nearest rank). */
