@@ -540,26 +540,15 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * Packs weight rows {@code [j, j + nr)}, columns {@code [p0, p0 + kc)}, as floats into one
-     * micro-panel of {@link Gemm#packB}'s order ({@code dst[d + p*NR + c]}), zero past nr.
+     * Packs weight rows {@code [j, j + nr)} ({@code j} a multiple of {@link Int8Matrix#PANEL}),
+     * columns {@code [p0, p0 + kc)}, as floats into one micro-panel of {@link Gemm#packB}'s order
+     * ({@code dst[d + p*NR + c]}), zero past nr: from {@link Int8Matrix#panels()}, NR
+     * contiguous bytes widened per column.
      */
     private static void packB(Int8Matrix w, int j, int nr, int p0, int kc, float[] dst, int d) {
-        byte[] wd = w.data;
-        for (int c = 0; c < NR; c++) {
-            int o = d + c;
-            if (c >= nr) {
-                for (int p = 0; p < kc; p++) dst[o + p * NR] = 0f;
-                continue;
-            }
-            // p0 is a multiple of the K block, which is even unless it is all of K: pairs from an even column
-            int s = (j + c) * w.stride + p0, p = 0;
-            if ((p0 & 1) == 0) {
-                for (; p + 1 < kc; p += 2) {
-                    dst[o + p * NR] = (byte) (wd[s + p] ^ Int8Matrix.EVEN_BIAS);
-                    dst[o + (p + 1) * NR] = wd[s + p + 1];
-                }
-            }
-            for (; p < kc; p++) dst[o + p * NR] = Int8Matrix.weight(wd[s + p], p0 + p);
+        byte[] panels = w.panels();
+        for (int p = 0, s = ((j / NR) * w.cols + p0) * NR; p < kc; p++, s += NR) {
+            for (int c = 0; c < NR; c += F.length()) widened(panels, s + c).intoArray(dst, d + p * NR + c);
         }
     }
 
