@@ -311,8 +311,11 @@ final class VectorInt8Kernels implements Int8Kernels {
      */
     private static int dot(byte[] w, int o, short[] xs, int xo, int depth) {
         IntVector all = IntVector.zero(I), hi = all;
-        for (int p = 0, xb = xo; p < depth; p += STEP, xb += X_STEP) {
-            ShortVector s = ByteVector.fromArray(B, w, o + p).reinterpretAsShorts();
+        // both indices linear in the one loop counter: with a second induction variable for the
+        // activations, C2 kept two range checks per step (4-8% slower, two builds in one JVM)
+        for (int t = 0, steps = depth / STEP; t < steps; t++) {
+            int xb = xo + t * X_STEP;
+            ShortVector s = ByteVector.fromArray(B, w, o + t * STEP).reinterpretAsShorts();
             // even weight + 128: the low byte, masked by a 32-bit AND (C2 keeps 16-bit shift
             // counts in a register it reloads every step; an AND takes none); its offset and the
             // bias come back in one add of the precomputed corrections
