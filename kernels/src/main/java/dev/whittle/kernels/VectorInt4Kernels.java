@@ -51,9 +51,8 @@ import jdk.incubator.vector.VectorSpecies;
  *     broadcast it from the constant pool again before each of the sixteen ANDs of a widening
  *     step (seen in the disassembly). Read from an array once per row it stays in a register:
  *     1.10-1.12x faster (medians of per-call ratios, the two builds loaded side by side in one JVM).
- *     Tried and dropped, same way: one flat loop over the row's widening steps (no faster in the
- *     kernel, though it was in a standalone copy), two rows per pass sharing the activation loads
- *     (0.74-0.77x: spills).
+ *     Tried and dropped, same way: two rows per pass sharing the activation loads (0.74-0.77x:
+ *     spills).
  * </ul>
  */
 final class VectorInt4Kernels implements Int4Kernels {
