@@ -74,7 +74,7 @@ final class VectorInt4Kernels implements Int4Kernels {
      * {@link #NIBBLES} in every lane, read from memory once per row: as a broadcast constant, C2
      * (short of ymm registers in {@link #dotsA8}) rematerialized it before every AND.
      */
-    private static final int[] NIBBLE_MASK = filled(I.length(), NIBBLES);
+    private static final int[] NIBBLE_MASK = IntVector.broadcast(I, NIBBLES).toArray();
     /** Loads whose products one 16-bit lane can sum: 16 * 15 * 127 < 2^15. */
     private static final int LOADS_PER_WIDEN = 4;
 
@@ -291,12 +291,6 @@ final class VectorInt4Kernels implements Int4Kernels {
         };
         if ((long) m * n * k < PARALLEL_WORK) rows.run(0, n);
         else Parallel.forRange(n, 1, rows);
-    }
-
-    private static int[] filled(int n, int value) {
-        int[] a = new int[n];
-        java.util.Arrays.fill(a, value);
-        return a;
     }
 
     /** The position of group g among the lanes of its block: the 8 even groups, then the 8 odd ones. */

@@ -424,7 +424,7 @@ final class VectorInt8Kernels implements Int8Kernels {
             packA(x, xOff + i0 * k + pc, k, im, kc, ap);
             for (int jr = 0; jr < jn; jr += NR) {
                 int bo = pc * nc + jr * kc;
-                if (packB) packB(w, j0 + jr, Math.min(NR, jn - jr), pc, kc, bp, bo);
+                if (packB) packB(w, j0 + jr, pc, kc, bp, bo);
                 for (int ir = 0; ir < im; ir += MR) {
                     int co = ir * ldc + jr;
                     // the micro-kernel works on a contiguous tile: C's rows go in and come back out
@@ -543,12 +543,12 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * Packs weight rows {@code [j, j + nr)} ({@code j} a multiple of {@link Int8Matrix#PANEL}),
+     * Packs weight rows {@code [j, j + NR)} ({@code j} a multiple of {@link Int8Matrix#PANEL}),
      * columns {@code [p0, p0 + kc)}, as floats into one micro-panel of {@link Gemm#packB}'s order
-     * ({@code dst[d + p*NR + c]}), zero past nr: from {@link Int8Matrix#panels()}, NR
-     * contiguous bytes widened per column.
+     * ({@code dst[d + p*NR + c]}): from {@link Int8Matrix#panels()}, NR contiguous bytes widened
+     * per column. Rows past the matrix's last are the panels' zeros.
      */
-    private static void packB(Int8Matrix w, int j, int nr, int p0, int kc, float[] dst, int d) {
+    private static void packB(Int8Matrix w, int j, int p0, int kc, float[] dst, int d) {
         byte[] panels = w.panels();
         for (int p = 0, s = ((j / NR) * w.cols + p0) * NR; p < kc; p++, s += NR) {
             for (int c = 0; c < NR; c += F.length()) widened(panels, s + c).intoArray(dst, d + p * NR + c);

@@ -58,13 +58,15 @@ public final class InferenceTiming {
         Batch small = new Batch(data, 1);
         for (int i = 0; i < singles; i++) one[i] = small.fill(data, order, i, 1).copy();
         long start = System.nanoTime(), least = start + WARMUP_NANOS * models.size();
-        long most = start + WARMUP_CAP_NANOS * models.size(), quietSince = start, compiled = compilationMillis();
+        long most = start + WARMUP_CAP_NANOS * models.size(), quietSince = start;
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        long compiled = compilationMillis(jit);
         for (int i = 0; ; i++) {
             for (Model m : models) {
                 for (int j = 0; j < BURST; j++) m.predict(one[(i * BURST + j) % singles]);
                 m.predict(batch);
             }
-            long now = System.nanoTime(), c = compilationMillis();
+            long now = System.nanoTime(), c = compilationMillis(jit);
             if (c != compiled) {
                 compiled = c;
                 quietSince = now;
@@ -112,8 +114,7 @@ public final class InferenceTiming {
     }
 
     /** Milliseconds the JIT has spent compiling so far (it grows whenever a compilation finishes), or 0 if unknown. */
-    private static long compilationMillis() {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    private static long compilationMillis(CompilationMXBean jit) {
         return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
