@@ -127,6 +127,8 @@ final class VectorInt8Kernels implements Int8Kernels {
     static final int GEMM_ROWS = 48;
     /** Depth of one exact float product: 1024 * 2^14 = 2^24, the last integer a float holds exactly. */
     static final int K_CHUNK = 1024;
+    /** Weights from this many bytes on (twice this core's L2) are streamed two rows at a time ({@link #dot2}). */
+    private static final long PAIR_BYTES = 1L << 20;
     /** Below this many multiply-adds a product is not worth handing to a second thread. */
     private static final long PARALLEL_WORK = 1L << 17;
     /** Floats of packed weights one block of channels may hold (4 MB). */
@@ -300,9 +302,11 @@ final class VectorInt8Kernels implements Int8Kernels {
             }
         }
         byte[] wd = w.data;
+        boolean pairRows = (long) n * stride >= PAIR_BYTES;
         Parallel.RangeTask rows = (from, to) -> {
-            // rows j and j + half side by side: two streams from memory, far apart
-            int half = (to - from) / 2;
+            // rows j and j + half side by side: two streams from memory, far apart (weights that
+            // stay in L2 gain nothing from it)
+            int half = pairRows ? (to - from) / 2 : 0;
             for (int j = from; j < from + half; j++) {
                 for (int i = 0; i < m; i++) {
                     long both = dot2(wd, j * stride, (j + half) * stride, xs, i * span, depth);

@@ -93,6 +93,16 @@ class Int8KernelsTest {
     }
 
     @Test
+    void bitExactWhenLargeWeightsStreamTwoRowsAtATime() {
+        // over a megabyte of weights the GEMV pairs rows far apart; odd row counts leave one over
+        SplittableRandom r = new SplittableRandom(17);
+        for (int[] s : new int[][] {{1, 1031, 1030}, {3, 1024, 1057}, {2, 2049, 513}}) {
+            byte[] x = bytes(r, s[0] * s[2], -128, 127);
+            assertTwins(s[0], s[1], s[2], r, true, 1, x, 0);
+        }
+    }
+
+    @Test
     void saturationExtremes() {
         SplittableRandom r = new SplittableRandom(13);
         for (int k : new int[] {33, 1024, 2049}) {
