@@ -302,11 +302,14 @@ final class VectorInt8Kernels implements Int8Kernels {
             }
         }
         byte[] wd = w.data;
-        boolean pairRows = (long) n * stride >= PAIR_BYTES;
-        Parallel.RangeTask rows = (from, to) -> {
-            // rows j and j + half side by side: two streams from memory, far apart (weights that
-            // stay in L2 gain nothing from it)
-            int half = pairRows ? (to - from) / 2 : 0;
+        // weights of a megabyte or more: rows j and j + half side by side, two streams from
+        // memory far apart ({@link #dot2}); weights that stay in L2 gain nothing from it
+        Parallel.RangeTask rows = (long) n * stride < PAIR_BYTES ? (from, to) -> {
+            for (int j = from; j < to; j++) {
+                for (int i = 0; i < m; i++) e.put(i, j, dot(wd, j * stride, xs, i * span, depth));
+            }
+        } : (from, to) -> {
+            int half = (to - from) / 2;
             for (int j = from; j < from + half; j++) {
                 for (int i = 0; i < m; i++) {
                     long both = dot2(wd, j * stride, (j + half) * stride, xs, i * span, depth);
