@@ -348,7 +348,7 @@ final class VectorInt8Kernels implements Int8Kernels {
             all = all.add(v);
             hi = hi.add(v.lanewise(VectorOperators.LSHR, 16));
         }
-        return unbias(all.reduceLanes(VectorOperators.ADD), hi.reduceLanes(VectorOperators.ADD), depth / STEP);
+        return unbias(all, hi, depth / STEP);
     }
 
     /**
@@ -376,18 +376,19 @@ final class VectorInt8Kernels implements Int8Kernels {
             hi2 = hi2.add(v2.lanewise(VectorOperators.LSHR, 16));
         }
         int steps = depth / STEP;
-        int first = unbias(all.reduceLanes(VectorOperators.ADD), hi.reduceLanes(VectorOperators.ADD), steps);
-        int second = unbias(all2.reduceLanes(VectorOperators.ADD), hi2.reduceLanes(VectorOperators.ADD), steps);
+        int first = unbias(all, hi, steps), second = unbias(all2, hi2, steps);
         return ((long) second << 32) | (first & 0xFFFFFFFFL);
     }
 
     /**
-     * The sum of the pair sums from the lane totals: {@code hi} is the sum of the biased high
-     * shorts, {@code all - hi * 2^16} that of the biased low shorts (both mod 2^32, which is
-     * exact for an int result); each of the {@code 16 * steps} shorts carried a bias of 2^15.
+     * The sum of the pair sums from the lane totals: per lane, {@code hi} sums the biased high
+     * shorts and {@code all - hi * 2^16} the biased low ones (mod 2^32, which is exact for an int
+     * result), so {@code all - hi * 2^16 + hi} summed over the lanes (one horizontal sum, not two:
+     * it is linear mod 2^32) is the sum of all {@code 16 * steps} shorts, each of which carried a
+     * bias of 2^15.
      */
-    private static int unbias(int all, int hi, int steps) {
-        return hi + (all - (hi << 16)) - (SL << 15) * steps;
+    private static int unbias(IntVector all, IntVector hi, int steps) {
+        return all.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi).reduceLanes(VectorOperators.ADD) - (SL << 15) * steps;
     }
 
     // ---- many rows: exact products on the FP32 GEMM micro-kernel ---------------------------------
