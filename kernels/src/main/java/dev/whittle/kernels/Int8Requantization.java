@@ -25,6 +25,19 @@ public final class Int8Requantization {
     final int outputZeroPoint;
     final int min;
     final int max;
+    /**
+     * For the double-lane vector epilogue, computed once: {@code multiplier / 2^shift} per channel
+     * when every shift lies in [31, {@link #DOUBLE_SHIFT}] (else null), and per channel the
+     * accumulators (bias added) beyond which the output is clamped anyway.
+     */
+    final double[] real;
+    final int[] accLo;
+    final int[] accHi;
+    /**
+     * Channels whose shift is at most this can be requantized in double lanes: there
+     * {@code acc * multiplier} has at most 53 bits wherever the result is not clamped.
+     */
+    static final int DOUBLE_SHIFT = 43;
 
     private Int8Requantization(int[] multiplier, int[] shift, int[] bias, int outputZeroPoint, boolean relu) {
         this.multiplier = multiplier;
@@ -39,6 +52,27 @@ public final class Int8Requantization {
         this.outputZeroPoint = outputZeroPoint;
         this.min = relu ? Math.max(outputZeroPoint, -128) : -128;
         this.max = 127;
+        int n = shift.length;
+        double[] r = new double[n];
+        int[] lo = new int[n], hi = new int[n];
+        long below0 = min - outputZeroPoint, above0 = max - outputZeroPoint;
+        for (int j = 0; j < n; j++) {
+            int sh = shift[j];
+            long m = multiplier[j];
+            if (sh < 31 || sh > DOUBLE_SHIFT || m == 0) {
+                r = null;
+                break;
+            }
+            r[j] = Math.scalb((double) m, -sh);
+            // output(a) = floor((a * m + 2^(s-1)) / 2^s): the largest a giving the lowest output, the smallest giving the highest
+            long below = Math.floorDiv(((below0 + 1) << sh) - (1L << (sh - 1)) - 1, m);
+            long above = -Math.floorDiv(-((above0 << sh) - (1L << (sh - 1))), m);
+            lo[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, below));
+            hi[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, above));
+        }
+        this.real = r;
+        this.accLo = r == null ? null : lo;
+        this.accHi = r == null ? null : hi;
     }
 
     /**

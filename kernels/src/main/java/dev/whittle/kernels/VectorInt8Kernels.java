@@ -96,11 +96,6 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Long> L = LongVector.SPECIES_256;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
-    /**
-     * Channels whose requantization shift is at most this take the double-precision epilogue:
-     * there {@code acc * multiplier} has at most 53 bits wherever the result is not clamped.
-     */
-    private static final int DOUBLE_SHIFT = 43;
     private static final DoubleVector HALF_UP = DoubleVector.broadcast(D, 256.5);
     private static final int MR = GemmMicroKernel.MR;
     private static final int NR = GemmMicroKernel.NR;
@@ -127,6 +122,8 @@ final class VectorInt8Kernels implements Int8Kernels {
     static final int GEMM_ROWS = 48;
     /** Depth of one exact float product: 1024 * 2^14 = 2^24, the last integer a float holds exactly. */
     static final int K_CHUNK = 1024;
+    /** Channels whose GEMV sums are finished together (vector epilogue, 8 at a time). */
+    private static final int FINISH_RUN = 64;
     /** Weights from this many bytes on (twice this core's L2) are streamed two rows at a time ({@link #dot2}). */
     private static final long PAIR_BYTES = 1L << 20;
     /** Below this many multiply-adds a product is not worth handing to a second thread. */
@@ -140,6 +137,8 @@ final class VectorInt8Kernels implements Int8Kernels {
         float[] bp = new float[0];
         float[] cf = new float[0];
         int[] acc = new int[0];
+        /** The GEMV's dot products, runs of {@link #FINISH_RUN} per activation row. */
+        int[] dots = new int[0];
         /** The micro-kernel's contiguous tile (see {@link GemmMicroKernel#tile}). */
         final float[] tile = new float[MR * NR];
     }
@@ -302,19 +301,34 @@ final class VectorInt8Kernels implements Int8Kernels {
             }
         }
         byte[] wd = w.data;
+        prepare(e);
         // weights of a megabyte or more: rows j and j + half side by side, two streams from
-        // memory far apart ({@link #dot2}); weights that stay in L2 gain nothing from it
+        // memory far apart ({@link #dot2}); weights that stay in L2 gain nothing from it. The
+        // sums of a run of FINISH_RUN channels are finished together, 8 channels a vector.
         Parallel.RangeTask rows = (long) n * stride < PAIR_BYTES ? (from, to) -> {
-            for (int j = from; j < to; j++) {
-                for (int i = 0; i < m; i++) e.put(i, j, dot(wd, j * stride, xs, i * span, depth));
+            int[] dots = dots(m);
+            for (int j0 = from; j0 < to; j0 += FINISH_RUN) {
+                int jn = Math.min(FINISH_RUN, to - j0);
+                for (int j = j0; j < j0 + jn; j++) {
+                    for (int i = 0; i < m; i++) dots[i * FINISH_RUN + j - j0] = dot(wd, j * stride, xs, i * span, depth);
+                }
+                for (int i = 0; i < m; i++) finishRun(e, dots, i * FINISH_RUN, i, j0, jn);
             }
         } : (from, to) -> {
-            int half = (to - from) / 2;
-            for (int j = from; j < from + half; j++) {
+            int[] dots = dots(2 * m);
+            int half = (to - from) / 2, far = m * FINISH_RUN;
+            for (int j0 = from; j0 < from + half; j0 += FINISH_RUN) {
+                int jn = Math.min(FINISH_RUN, from + half - j0);
+                for (int j = j0; j < j0 + jn; j++) {
+                    for (int i = 0; i < m; i++) {
+                        long both = dot2(wd, j * stride, (j + half) * stride, xs, i * span, depth);
+                        dots[i * FINISH_RUN + j - j0] = (int) both;
+                        dots[far + i * FINISH_RUN + j - j0] = (int) (both >> 32);
+                    }
+                }
                 for (int i = 0; i < m; i++) {
-                    long both = dot2(wd, j * stride, (j + half) * stride, xs, i * span, depth);
-                    e.put(i, j, (int) both);
-                    e.put(i, j + half, (int) (both >> 32));
+                    finishRun(e, dots, i * FINISH_RUN, i, j0, jn);
+                    finishRun(e, dots, far + i * FINISH_RUN, i, j0 + half, jn);
                 }
             }
             for (int j = from + 2 * half; j < to; j++) {
@@ -323,6 +337,20 @@ final class VectorInt8Kernels implements Int8Kernels {
         };
         if ((long) m * n * k < PARALLEL_WORK) rows.run(0, n);
         else Parallel.forRange(n, 1, rows);
+    }
+
+    /** This thread's buffer for {@code rows} runs of {@link #FINISH_RUN} dot products. */
+    private static int[] dots(int rows) {
+        Workspace ws = WORKSPACE.get();
+        if (ws.dots.length < rows * FINISH_RUN) ws.dots = new int[rows * FINISH_RUN];
+        return ws.dots;
+    }
+
+    /** The epilogue of activation row i, channels {@code [j0, j0 + jn)}, from their dot products at {@code dots[at..]}. */
+    private static void finishRun(Epilogue e, int[] dots, int at, int i, int j0, int jn) {
+        int c = 0;
+        for (; c + F.length() <= jn; c += F.length()) finish8(e, null, at + c, dots, j0 + c, e.yOff + i * e.n + j0 + c);
+        for (; c < jn; c++) e.put(i, j0 + c, dots[at + c]);
     }
 
     /**
@@ -411,10 +439,7 @@ final class VectorInt8Kernels implements Int8Kernels {
      */
     private static void gemmPacked(int m, byte[] x, int xOff, Int8Matrix w, Epilogue e) {
         int n = w.rows, k = w.cols;
-        if (e.out == Out.INT8) prepareDouble(e);
-        int[] bias = e.out == Out.INT8 ? e.rq.bias : e.bias;
-        e.offset = new int[n];
-        for (int j = 0; j < n; j++) e.offset[j] = (bias == null ? 0 : bias[j]) - e.zx * e.rowSums[j];
+        prepare(e);
         int kc = Gemm.ceilDiv(k, Gemm.ceilDiv(k, Gemm.KC));
         int nc = Math.min(Gemm.roundUp(n, NR), Math.max(NR, FLOAT_BLOCK / Gemm.roundUp(k, kc) / NR * NR));
         Parallel.RangeTask rows = (from, to) -> {
@@ -437,31 +462,20 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * Prepares {@link #requantizeDouble}: {@code multiplier / 2^shift} per channel and the
-     * accumulator range outside which the output is clamped, if every shift lies in
-     * [31, {@link #DOUBLE_SHIFT}] (M below 1, so the output steps by at most one per unit of
-     * accumulator); else leaves {@link Epilogue#real} null.
+     * Prepares the vector epilogue: {@link Epilogue#offset} for this call's zero point and, for
+     * INT8 output, {@link #requantizeDouble}'s per-channel constants, which
+     * {@link Int8Requantization} computes once (null when some shift is out of their range).
      */
-    private static void prepareDouble(Epilogue e) {
+    private static void prepare(Epilogue e) {
         Int8Requantization rq = e.rq;
-        int n = rq.channels();
-        double[] real = new double[n];
-        int[] accLo = new int[n], accHi = new int[n];
-        long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
-        for (int j = 0; j < n; j++) {
-            int s = rq.shift[j];
-            long m = rq.multiplier[j];
-            if (s < 31 || s > DOUBLE_SHIFT || m == 0) return;
-            real[j] = Math.scalb((double) m, -s);
-            // output(a) = floor((a * m + 2^(s-1)) / 2^s): the largest a giving lo, the smallest giving hi
-            long below = Math.floorDiv(((lo + 1) << s) - (1L << (s - 1)) - 1, m);
-            long above = -Math.floorDiv(-((hi << s) - (1L << (s - 1))), m);
-            accLo[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, below));
-            accHi[j] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, above));
+        if (e.out == Out.INT8) {
+            e.real = rq.real;
+            e.accLo = rq.accLo;
+            e.accHi = rq.accHi;
         }
-        e.real = real;
-        e.accLo = accLo;
-        e.accHi = accHi;
+        int[] bias = e.out == Out.INT8 ? rq.bias : e.bias;
+        e.offset = new int[e.n];
+        for (int j = 0; j < e.n; j++) e.offset[j] = (bias == null ? 0 : bias[j]) - e.zx * e.rowSums[j];
     }
 
     /** Rows {@code [i0, i0 + im)} x channels {@code [j0, j0 + jn)}, all of K. */
@@ -534,17 +548,21 @@ final class VectorInt8Kernels implements Int8Kernels {
         }
     }
 
-    /** {@code sum_p (x - zx) * W + bias} of 8 channels: the tile's exact float sums as ints, plus {@link Epilogue#offset}. */
+    /**
+     * {@code sum_p (x - zx) * W + bias} of 8 channels: the tile's exact float sums as ints (plus
+     * the earlier chunks' {@code acc}), or with {@code cf} null the GEMV's int sums in {@code acc};
+     * plus {@link Epilogue#offset}.
+     */
     private static IntVector sum8(float[] cf, int c, int[] acc, Epilogue e, int j) {
-        IntVector v = (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
-        if (acc != null) v = v.add(IntVector.fromArray(I, acc, c));
+        IntVector v = cf == null ? IntVector.fromArray(I, acc, c) : (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
+        if (cf != null && acc != null) v = v.add(IntVector.fromArray(I, acc, c));
         return v.add(IntVector.fromArray(I, e.offset, j));
     }
 
     /**
      * {@link Int8Requantization#requantize} of 8 channels whose shifts are at most
-     * {@link #DOUBLE_SHIFT} (and at least 31), in double lanes. The accumulator is first clamped
-     * to the range outside which the output is clamped anyway ({@link #prepareDouble}); inside
+     * {@link Int8Requantization#DOUBLE_SHIFT} (and at least 31), in double lanes. The accumulator is first clamped
+     * to the range outside which the output is clamped anyway ({@link Int8Requantization#accLo}); inside
      * it {@code |acc * M| < 257}, so {@code acc * multiplier < 2^(shift + 9) <= 2^52} and
      * {@code acc * M + 256.5} (a positive multiple of {@code 2^-shift} below 1024) is a double:
      * the FMA is exact and truncation is floor. About half the instructions of the 64-bit
