@@ -289,8 +289,16 @@ final class VectorInt8Kernels implements Int8Kernels {
         // zeros past k; the correction 2^15 - 128 * even both removes the even weights' offset
         // of 128 and flips the pair sum into unsigned range (16-bit arithmetic, wrapping)
         for (int i = 0; i < m; i++) {
-            int xi = xOff + i * k, at = i * span;
-            for (int p = 0, b = at; p < stride; p += STEP, b += X_STEP) {
+            int xi = xOff + i * k, at = i * span, p = 0, b = at;
+            for (; p + STEP <= k; p += STEP, b += X_STEP) {
+                for (int t = 0; t < SL; t++) {
+                    int xe = x[xi + p + 2 * t];
+                    xs[b + t] = (short) xe;
+                    xs[b + SL + t] = x[xi + p + 2 * t + 1];
+                    xs[b + 2 * SL + t] = (short) (BIAS - Int8Matrix.EVEN_BIAS * xe);
+                }
+            }
+            for (; p < stride; p += STEP, b += X_STEP) {
                 for (int t = 0; t < SL; t++) {
                     int even = p + 2 * t;
                     int xe = even < k ? x[xi + even] : 0;
