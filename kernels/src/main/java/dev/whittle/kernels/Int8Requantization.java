@@ -27,8 +27,9 @@ public final class Int8Requantization {
     final int max;
     /**
      * For the double-lane vector epilogue, computed once: {@code multiplier / 2^shift} per channel
-     * when every shift lies in [31, {@link #DOUBLE_SHIFT}] (else null), and per channel the
-     * accumulators (bias added) beyond which the output is clamped anyway.
+     * when every shift lies in [31, {@link #DOUBLE_SHIFT}] (M below 1, so the output steps by at
+     * most one per unit of accumulator), else null; and per channel the accumulators (bias
+     * added) beyond which the output is clamped anyway.
      */
     final double[] real;
     final int[] accLo;

@@ -354,7 +354,7 @@ final class VectorInt8Kernels implements Int8Kernels {
         return ws.dots;
     }
 
-    /** The epilogue of activation row i, channels {@code [j0, j0 + jn)}, from their dot products at {@code dots[at..]}. */
+    /** The epilogue of activation row i, channels {@code [j0, j0 + jn)}, from their sums at {@code dots[at..]}. */
     private static void finishRun(Epilogue e, int[] dots, int at, int i, int j0, int jn) {
         int c = 0;
         for (; c + F.length() <= jn; c += F.length()) finish8(e, null, at + c, dots, j0 + c, e.yOff + i * e.n + j0 + c);
