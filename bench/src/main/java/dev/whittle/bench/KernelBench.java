@@ -142,8 +142,8 @@ public final class KernelBench {
             Runnable op = operation(c, Kernels.fp32());
             double warmup = c.kernel().startsWith("int") ? INTEGER_WARMUP_SECONDS : Timing.WARMUP_SECONDS;
             // an integer GEMM is also compared with this project's FP32 SGEMM of its shape, timed in
-            // the same rounds: the host's busy spells (another tenant on the core's sibling can
-            // halve an arithmetic-bound kernel for tens of seconds) then fall on both alike
+            // the same rounds: the host's busy spells (a standalone INT4 loop once ran at half speed
+            // through a whole 30-second run) then fall on both alike, as they do on the peer
             Runnable fp32 = c.kernel().endsWith("_gemm")
                     ? operation(KernelCase.sgemm(c.layout(), c.m(), c.n(), c.k(), c.label()), Kernels.fp32()) : null;
             double[] own = new double[ROUNDS], other = new double[ROUNDS], reference = new double[ROUNDS];

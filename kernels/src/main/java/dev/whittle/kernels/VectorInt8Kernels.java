@@ -76,15 +76,25 @@ import jdk.incubator.vector.VectorSpecies;
  *     the 16 MB matrix does not stay in this shared host's L3 (a plain loop reads 16 MB at
  *     38 GB/s, 8 MB at 54), and one stream from memory is slower than two. Side by side in one
  *     JVM (two builds, so 32 MB of weights): 1.23-1.24x one row at a time; in a standalone loop,
- *     1.1-1.3x at 16 MB, no change on weights in L2; adjacent rows (4 KB apart): no gain. In
- *     {@code whittle bench kernels} the GEMV went from 2.4-3.1x to 3.4x OpenBLAS SGEMV.
+ *     1.1-1.3x at 16 MB, no change on weights in L2 (so smaller matrices keep one row at a time);
+ *     adjacent rows (4 KB apart), or four rows: no further gain.
+ * <li>The GEMV's sums finished 8 channels at a time by the GEMM's vector epilogue rather than
+ *     one by one, and one horizontal sum per row instead of two: 1.03-1.07x on 4096 x 4096,
+ *     within the noise on 300 x 784.
  * <li>GEMM 1024 x 1024 x 256: float copies plus {@code gemmNT} plus a separate epilogue took
  *     1.4x the FP32 GEMM (11.3 against 8.0 ms, CPU time); packing int8 directly and finishing
  *     each tile in L1, 1.25-1.35x; with the per-channel offset and ints clamped before the double
  *     requantization (Java's double min/max compile to compares and blends on AVX2), 1.0-1.25x.
  *     The C block's rows are padded by 16 floats: 1024 floats apart they fell in the same L1
  *     sets (the first fused version ran at 1.5x the FP32 time). The epilogue is a fifth of the
- *     remaining time (JFR samples: 27 in it against 88 in the micro-kernel).
+ *     remaining time (JFR samples: 27 in it against 88 in the micro-kernel; later 285 against
+ *     1032). Why, from its disassembly: Java's float-to-int and double-to-int conversions keep
+ *     their NaN and overflow results, which AVX2's {@code vcvttps2dq}/{@code vcvttpd2dq} do not
+ *     give, so C2 wraps each in about a dozen compares and blends, and the upper half's
+ *     int-to-double conversion computes its permutation at run time: about 80 instructions per
+ *     8 outputs, 1.2 ms per million in a standalone loop. Exact sums below 2^22 (K chunks of
+ *     256) could be converted by adding 1.5 * 2^23 and reading the bits, and the floor by the
+ *     same trick in doubles; not done yet.
  * </ul>
  */
 final class VectorInt8Kernels implements Int8Kernels {
