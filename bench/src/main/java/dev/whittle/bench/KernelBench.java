@@ -33,12 +33,20 @@ public final class KernelBench {
     /**
      * One timed case; {@code peerSeconds} is NaN without a peer. {@code fp32Seconds} is this
      * project's own FP32 SGEMM of the same shape timed in the same rounds, for the integer GEMMs
-     * (NaN otherwise).
+     * (NaN otherwise). {@code ratioLow} and {@code ratioHigh} are the lowest and highest
+     * whittle/peer speed ratio of a single round (NaN without a peer): how far the host moved
+     * while the case was timed.
      */
-    public record Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds, double fp32Seconds) {
+    public record Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds, double fp32Seconds,
+                         double ratioLow, double ratioHigh) {
 
         public Result(KernelCase kernelCase, int threads, double seconds, double peerSeconds) {
-            this(kernelCase, threads, seconds, peerSeconds, Double.NaN);
+            this(kernelCase, threads, seconds, peerSeconds, Double.NaN, Double.NaN, Double.NaN);
+        }
+
+        /** Whether single rounds gave ratios more than {@link #ROUND_SPREAD} apart. */
+        public boolean unsteady() {
+            return ratioHigh > ROUND_SPREAD * ratioLow;
         }
 
         /** Integer ops/s over this project's FP32 SGEMM flops/s on the same shape (NaN if not measured). */
@@ -122,6 +130,8 @@ public final class KernelBench {
      * the peer's not, which moved single-thread SGEMM ratios by a third between runs.
      */
     static final int ROUNDS = 5;
+    /** Rounds whose whittle/peer ratios differ by more than this factor are shown in the table. */
+    static final double ROUND_SPREAD = 1.2;
     /** Warm-up before each round after the first (the first warms up in full). */
     private static final double ROUND_WARMUP_SECONDS = 0.05;
 
@@ -154,8 +164,13 @@ public final class KernelBench {
                 other[r] = peer == null ? Double.NaN : peer.seconds(c, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS,
                         Timing.BUDGET_SECONDS / ROUNDS);
             }
-            double seconds = median(own), peerSeconds = median(other);
-            Result r = new Result(vsDense(c, seconds, results), threads, seconds, peerSeconds, median(reference));
+            double seconds = median(own), peerSeconds = median(other), low = Double.NaN, high = Double.NaN;
+            for (int i = 0; i < ROUNDS && peer != null; i++) {
+                double ratio = other[i] / own[i];
+                low = i == 0 ? ratio : Math.min(low, ratio);
+                high = i == 0 ? ratio : Math.max(high, ratio);
+            }
+            Result r = new Result(vsDense(c, seconds, results), threads, seconds, peerSeconds, median(reference), low, high);
             results.add(r);
             each.accept(r);
         }
@@ -249,6 +264,7 @@ public final class KernelBench {
         KernelCase c = r.kernelCase();
         String label = Double.isNaN(r.fp32Seconds()) ? c.label()
                 : c.label() + String.format(Locale.ROOT, "; %.2fx this project's FP32 SGEMM", r.fp32Ratio());
+        if (r.unsteady()) label += String.format(Locale.ROOT, " [rounds %.2f-%.2fx]", r.ratioLow(), r.ratioHigh());
         if (r.hasPeer()) {
             o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f %9.1f %6.2fx  %s%n", c.kernel(), c.layout(), c.shape(),
                     r.gflops(), r.peerGflops(), r.ratio(), label);
@@ -256,6 +272,13 @@ public final class KernelBench {
             o.printf(Locale.ROOT, "%-9s %-3s %-15s %9.1f  %s%n", c.kernel(), c.layout(), c.shape(), r.gflops(), label);
         }
         o.flush();
+    }
+
+    /** A line after the table when some rows were unsteady, saying what their brackets mean. */
+    public static void printFooter(PrintStream o, List<Result> results) {
+        if (results.stream().noneMatch(Result::unsteady)) return;
+        o.printf(Locale.ROOT, "%n[rounds a-bx]: the ratio of single rounds ranged from a to b (more than %.0f%% apart): the host "
+                + "was busy while that row was timed; compare medians over several runs.%n", (ROUND_SPREAD - 1) * 100);
     }
 
     /** The JSON report: {@code command}, {@code settings} and one object per result. */
@@ -289,6 +312,10 @@ public final class KernelBench {
                 row.put("peer_seconds", r.peerSeconds());
                 row.put("peer_gflops", round(r.peerGflops(), 2));
                 row.put("ratio", round(r.ratio(), 3));
+                if (!Double.isNaN(r.ratioLow())) {
+                    row.put("ratio_round_low", round(r.ratioLow(), 3));
+                    row.put("ratio_round_high", round(r.ratioHigh(), 3));
+                }
             }
             if (!Double.isNaN(r.fp32Seconds())) {
                 row.put("fp32_seconds", r.fp32Seconds());
@@ -320,7 +347,7 @@ public final class KernelBench {
         }
         try (OpenBlasPeer peer = withPeer ? OpenBlasPeer.start(threads) : null) {
             printHeader(System.out, threads, peer);
-            run(cases, threads, peer, r -> printRow(System.out, r));
+            printFooter(System.out, run(cases, threads, peer, r -> printRow(System.out, r)));
         }
     }
 }

@@ -57,4 +57,26 @@ class KernelBenchTest {
         assertEquals(0.5, ((Number) rows.get(1).get("ratio")).doubleValue(), 1e-9);
         assertEquals(0.13, ((Number) rows.get(1).get("peer_gflops")).doubleValue(), 1e-9);
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void roundsThatDisagreeAreFlaggedInTheTableAndReportedInJson() {
+        KernelCase c = KernelCase.sgemv(8, 8, "v");
+        KernelBench.Result steady = new KernelBench.Result(c, 1, 1e-6, 2e-6, Double.NaN, 1.9, 2.1);
+        KernelBench.Result unsteady = new KernelBench.Result(c, 1, 1e-6, 2e-6, Double.NaN, 1.5, 2.5);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream o = new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8);
+        KernelBench.printRow(o, steady);
+        KernelBench.printFooter(o, List.of(steady));
+        assertFalse(out.toString(java.nio.charset.StandardCharsets.UTF_8).contains("rounds"));
+        KernelBench.printRow(o, unsteady);
+        KernelBench.printFooter(o, List.of(steady, unsteady));
+        String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(text.contains("[rounds 1.50-2.50x]"), text);
+        assertTrue(text.contains("the host was busy"), text);
+        Map<String, Object> report = (Map<String, Object>) Json.parse(Json.writePretty(KernelBench.report(List.of(unsteady), 1, null)));
+        Map<String, Object> row = ((List<Map<String, Object>>) report.get("results")).get(0);
+        assertEquals(1.5, ((Number) row.get("ratio_round_low")).doubleValue(), 1e-9);
+        assertEquals(2.5, ((Number) row.get("ratio_round_high")).doubleValue(), 1e-9);
+    }
 }

@@ -48,6 +48,7 @@ final class BenchCommand implements Runnable {
             try (OpenBlasPeer p = peer == null ? null : OpenBlasPeer.start(threads)) {
                 KernelBench.printHeader(System.out, threads, p);
                 List<KernelBench.Result> results = KernelBench.run(cases, threads, p, r -> KernelBench.printRow(System.out, r));
+                KernelBench.printFooter(System.out, results);
                 if (common.report != null) Reports.write(common.report, KernelBench.report(results, threads, p));
             }
             return 0;
