@@ -1,0 +1,143 @@
+package dev.whittle.kernels;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * What happens to an INT8 product's sum {@code sum_p x[i][p] * W[j][p]} once it is known (Jacob et
+ * al. 2018): the input zero point's share {@code zx * rowSums[j]} taken off, then either the
+ * requantization to int8 ({@link Int8Requantization}), the int32 sum plus bias, or the sum plus
+ * bias scaled to float (with ReLU). One per call of {@link VectorInt8Kernels}, final, so C2
+ * inlines it; one channel at a time ({@link #put}) or eight in vector lanes ({@link #finish8}),
+ * with the same int32 operations and so the same bits.
+ */
+final class Int8Epilogue {
+
+    private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_64;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Long> L = LongVector.SPECIES_256;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    private static final DoubleVector HALF_UP = DoubleVector.broadcast(D, 256.5);
+
+    enum Out { INT8, INT32, FLOAT }
+
+    final Out out;
+    final int n;
+    final int yOff;
+    private final int zx;
+    private final int[] rowSums;
+    private final Int8Requantization rq;
+    private final int[] bias;
+    private final float[] scales;
+    private final boolean relu;
+    private final byte[] y8;
+    private final int[] y32;
+    private final float[] yf;
+    /** Per channel, {@code bias[j] - zx * rowSums[j]} (int32, wrapping as the twin's sums do): what a dot product gets added. */
+    private final int[] offset;
+
+    Int8Epilogue(Out out, Int8Matrix w, int zx, Int8Requantization rq, int[] bias, float[] scales, boolean relu,
+                 byte[] y8, int[] y32, float[] yf, int yOff) {
+        this.out = out;
+        this.n = w.rows;
+        this.zx = zx;
+        this.rowSums = w.rowSums;
+        this.rq = rq;
+        this.bias = bias;
+        this.scales = scales;
+        this.relu = relu;
+        this.y8 = y8;
+        this.y32 = y32;
+        this.yf = yf;
+        this.yOff = yOff;
+        int[] b = out == Out.INT8 ? rq.bias : bias;
+        offset = new int[n];
+        for (int j = 0; j < n; j++) offset[j] = (b == null ? 0 : b[j]) - zx * rowSums[j];
+    }
+
+    /** The output of activation row i, channel j, from its sum. */
+    void put(int i, int j, int dot) {
+        int acc = dot - zx * rowSums[j];
+        int at = yOff + i * n + j;
+        switch (out) {
+            case INT8 -> y8[at] = (byte) rq.requantize(acc, j);
+            case INT32 -> y32[at] = acc + (bias == null ? 0 : bias[j]);
+            case FLOAT -> {
+                float v = (acc + (bias == null ? 0 : bias[j])) * scales[j];
+                yf[at] = relu ? Math.max(v, 0f) : v;
+            }
+        }
+    }
+
+    /**
+     * {@link #put} for channels {@code [j, j + 8)}, stored at {@code at}: their sums are the exact
+     * float sums {@code cf[c..]} as ints (plus the earlier K chunks' {@code acc[c..]}, when not
+     * null), or with {@code cf} null the int sums {@code acc[c..]}. Each branch loads its own
+     * vectors: one passed to a method C2 did not inline would be boxed.
+     */
+    void finish8(float[] cf, int c, int[] acc, int j, int at) {
+        switch (out) {
+            case INT8 -> {
+                if (rq.real != null) requantizeDouble(cf, c, acc, j, at);
+                else requantizeLong(cf, c, acc, j, at);
+            }
+            case INT32 -> sum8(cf, c, acc, j).intoArray(y32, at);
+            case FLOAT -> {
+                IntVector v = sum8(cf, c, acc, j);
+                FloatVector f = ((FloatVector) v.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, scales, j));
+                (relu ? f.max(0f) : f).intoArray(yf, at);
+            }
+        }
+    }
+
+    /** {@code sum_p (x - zx) * W + bias} of 8 channels (see {@link #finish8}). */
+    private IntVector sum8(float[] cf, int c, int[] acc, int j) {
+        IntVector v = cf == null ? IntVector.fromArray(I, acc, c) : (IntVector) FloatVector.fromArray(F, cf, c).convert(VectorOperators.F2I, 0);
+        if (cf != null && acc != null) v = v.add(IntVector.fromArray(I, acc, c));
+        return v.add(IntVector.fromArray(I, offset, j));
+    }
+
+    /**
+     * {@link Int8Requantization#requantize} of 8 channels whose shifts are at most
+     * {@link Int8Requantization#DOUBLE_SHIFT} (and at least 31), in double lanes. The accumulator
+     * is first clamped to the range outside which the output is clamped anyway
+     * ({@link Int8Requantization#accLo}); inside it {@code |acc * M| < 257}, so
+     * {@code acc * multiplier < 2^(shift + 9) <= 2^52} and {@code acc * M + 256.5} (a positive
+     * multiple of {@code 2^-shift} below 1024) is a double: the FMA is exact and truncation is
+     * floor. About half the instructions of the 64-bit integer form (AVX2 has no 64-bit
+     * arithmetic shift or min/max).
+     */
+    private void requantizeDouble(float[] cf, int c, int[] acc, int j, int at) {
+        // clamped as ints (Java's double min/max cost compares and blends on AVX2); + 1/2 rounds,
+        // + 256 makes every value positive, where truncation is floor
+        IntVector v = sum8(cf, c, acc, j).max(IntVector.fromArray(I, rq.accLo, j)).min(IntVector.fromArray(I, rq.accHi, j));
+        DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.I2D, 0)).fma(DoubleVector.fromArray(D, rq.real, j), HALF_UP);
+        DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.I2D, 1)).fma(DoubleVector.fromArray(D, rq.real, j + 4), HALF_UP);
+        IntVector r = ((IntVector) d0.convertShape(VectorOperators.D2I, I, 0))
+                .or((IntVector) d1.convertShape(VectorOperators.D2I, I, -1)).add(rq.outputZeroPoint - 256);
+        r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(y8, at);
+    }
+
+    /** {@link Int8Requantization#requantize} of 8 channels with the same 64-bit integer operations. */
+    private void requantizeLong(float[] cf, int c, int[] acc, int j, int at) {
+        IntVector v = sum8(cf, c, acc, j);
+        IntVector mult = IntVector.fromArray(I, rq.multiplier, j);
+        long lo = rq.min - rq.outputZeroPoint, hi = rq.max - rq.outputZeroPoint;
+        // int x int products in 64-bit lanes: C2 can use vpmuldq, AVX2 has no 64-bit multiply
+        LongVector r0 = ((LongVector) v.convert(VectorOperators.I2L, 0)).mul(mult.convert(VectorOperators.I2L, 0))
+                .add(LongVector.fromArray(L, rq.roundTerm, j))
+                .lanewise(VectorOperators.ASHR, LongVector.fromArray(L, rq.shift64, j)).max(lo).min(hi);
+        LongVector r1 = ((LongVector) v.convert(VectorOperators.I2L, 1)).mul(mult.convert(VectorOperators.I2L, 1))
+                .add(LongVector.fromArray(L, rq.roundTerm, j + 4))
+                .lanewise(VectorOperators.ASHR, LongVector.fromArray(L, rq.shift64, j + 4)).max(lo).min(hi);
+        IntVector r = ((IntVector) r0.convertShape(VectorOperators.L2I, I, 0))
+                .or((IntVector) r1.convertShape(VectorOperators.L2I, I, -1)).add(rq.outputZeroPoint);
+        r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(y8, at);
+    }
+}
