@@ -335,14 +335,14 @@ public final class KernelBench {
         return Math.round(v * scale) / scale;
     }
 
-    /** Runs the table from the command line of the bench jar: {@code [threads] [openblas]}. */
+    /** Runs the table from the command line of the bench jar: {@code [threads] [openblas] [kernel, shape or part of a label]}. */
     public static void main(String[] args) throws Exception {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : Parallel.threads();
         boolean withPeer = args.length > 1 && args[1].equals("openblas");
         List<KernelCase> cases = cases();
         if (args.length > 2) {
             List<KernelCase> only = new ArrayList<>();
-            for (KernelCase c : cases) if (c.label().contains(args[2]) || c.shape().equals(args[2])) only.add(c);
+            for (KernelCase c : cases) if (c.kernel().equals(args[2]) || c.label().contains(args[2]) || c.shape().equals(args[2])) only.add(c);
             cases = only;
         }
         try (OpenBlasPeer peer = withPeer ? OpenBlasPeer.start(threads) : null) {

@@ -6,6 +6,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -21,9 +22,14 @@ final class Int8Epilogue {
     private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_64;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F128 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Long> L = LongVector.SPECIES_256;
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
     private static final DoubleVector HALF_UP = DoubleVector.broadcast(D, 256.5);
+    /** Added to a double below 2^51 in magnitude, leaves it rounded to an integer, in the low bits of the mantissa. */
+    private static final double MAGIC = 0x1.8p52;
+    /** {@link #requantizeFloats}'s lanes hold channels 0, 4, 1, 5, 2, 6, 3, 7: back in order. */
+    private static final VectorShuffle<Integer> IN_ORDER = VectorShuffle.fromValues(I, 0, 2, 4, 6, 1, 3, 5, 7);
 
     enum Out { INT8, INT32, FLOAT }
 
@@ -41,6 +47,13 @@ final class Int8Epilogue {
     private final float[] yf;
     /** Per channel, {@code bias[j] - zx * rowSums[j]} (int32, wrapping as the twin's sums do): what a dot product gets added. */
     private final int[] offset;
+    /**
+     * For {@link #requantizeFloats}, or null where it would not give the twin's bits: {@link #offset}
+     * as doubles, and the constants {@code 2^-(max shift + 1)} and {@code 1.5 * 2^52 + zOut}.
+     */
+    private final double[] offsetD;
+    private final double nudge;
+    private final double magicZero;
 
     Int8Epilogue(Out out, Int8Matrix w, int zx, Int8Requantization rq, int[] bias, float[] scales, boolean relu,
                  byte[] y8, int[] y32, float[] yf, int yOff) {
@@ -58,7 +71,26 @@ final class Int8Epilogue {
         this.yOff = yOff;
         int[] b = out == Out.INT8 ? rq.bias : bias;
         offset = new int[n];
-        for (int j = 0; j < n; j++) offset[j] = (b == null ? 0 : b[j]) - zx * rowSums[j];
+        long largest = 0;
+        for (int j = 0; j < n; j++) {
+            offset[j] = (b == null ? 0 : b[j]) - zx * rowSums[j];
+            largest = Math.max(largest, Math.abs((long) offset[j]));
+        }
+        // exact float sums of one K chunk plus an offset that never leave int32: no wrapping to follow
+        boolean fits = largest + (long) Math.min(w.cols, VectorInt8Kernels.K_CHUNK) * (1 << 14) <= Integer.MAX_VALUE;
+        if (out == Out.INT8 && rq.real != null && fits) {
+            offsetD = new double[n];
+            int most = 0;
+            for (int j = 0; j < n; j++) {
+                offsetD[j] = offset[j];
+                most = Math.max(most, rq.shift[j]);
+            }
+            nudge = Math.scalb(1.0, -(most + 1));
+            magicZero = MAGIC + rq.outputZeroPoint;
+        } else {
+            offsetD = null;
+            nudge = magicZero = 0;
+        }
     }
 
     /** The output of activation row i, channel j, from its sum. */
@@ -84,7 +116,8 @@ final class Int8Epilogue {
     void finish8(float[] cf, int c, int[] acc, int j, int at) {
         switch (out) {
             case INT8 -> {
-                if (rq.real != null) requantizeDouble(cf, c, acc, j, at);
+                if (offsetD != null && cf != null && acc == null) requantizeFloats(cf, c, j, at);
+                else if (rq.real != null) requantizeDouble(cf, c, acc, j, at);
                 else requantizeLong(cf, c, acc, j, at);
             }
             case INT32 -> sum8(cf, c, acc, j).intoArray(y32, at);
@@ -122,6 +155,38 @@ final class Int8Epilogue {
         IntVector r = ((IntVector) d0.convertShape(VectorOperators.D2I, I, 0))
                 .or((IntVector) d1.convertShape(VectorOperators.D2I, I, -1)).add(rq.outputZeroPoint - 256);
         r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(y8, at);
+    }
+
+    /**
+     * {@link Int8Requantization#requantize} of 8 channels straight from exact float sums (one K
+     * chunk, no earlier int sums), without Java's float-to-int and double-to-int conversions,
+     * whose NaN and overflow fix-ups cost AVX2 a dozen instructions each. The twin's
+     * {@code floor((a * m + 2^(s-1)) / 2^s)} is {@code a * M + 2^-(s+1)} rounded to the nearest
+     * integer (that sum is never halfway between two), and the rounding is what adding
+     * {@code 1.5 * 2^52} does; adding {@code zOut} there too is exact. In doubles:
+     * <ul>
+     * <li>{@code a = sum + offset}: the float sum converts exactly, and with the offset stays in
+     *     int32 (checked in the constructor), where the twin does not wrap either;
+     * <li>{@code t = a * M + nudge}, one FMA, {@code nudge = 2^-(S+1)} for the largest shift S (so
+     *     {@code 0 < nudge <= 2^-(s+1)} for every channel): exact while {@code |a * m| < 2^52};
+     *     beyond, {@code |a * M| >= 2^(52-43) = 512} and the output is clamped to -128 or 127
+     *     whichever way t rounds;
+     * <li>the low 32 bits of {@code t + 1.5 * 2^52 + zOut} are the rounded integer; two vectors
+     *     of four are merged by a shift and an OR (interleaved, put in order by one permutation),
+     *     clamped as ints.
+     * </ul>
+     */
+    private void requantizeFloats(float[] cf, int c, int j, int at) {
+        DoubleVector nudged = DoubleVector.broadcast(D, nudge), magic = DoubleVector.broadcast(D, magicZero);
+        LongVector lo = ((DoubleVector) FloatVector.fromArray(F128, cf, c).convertShape(VectorOperators.F2D, D, 0))
+                .add(DoubleVector.fromArray(D, offsetD, j)).fma(DoubleVector.fromArray(D, rq.real, j), nudged)
+                .add(magic).reinterpretAsLongs();
+        LongVector hi = ((DoubleVector) FloatVector.fromArray(F128, cf, c + 4).convertShape(VectorOperators.F2D, D, 0))
+                .add(DoubleVector.fromArray(D, offsetD, j + 4)).fma(DoubleVector.fromArray(D, rq.real, j + 4), nudged)
+                .add(magic).reinterpretAsLongs();
+        IntVector v = lo.and(0xFFFFFFFFL).or(hi.lanewise(VectorOperators.LSHL, 32)).reinterpretAsInts();
+        v.rearrange(IN_ORDER).max(rq.min).min(rq.max)
+                .convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(y8, at);
     }
 
     /** {@link Int8Requantization#requantize} of 8 channels with the same 64-bit integer operations. */

@@ -215,10 +215,15 @@ final class VectorInt8Kernels implements Int8Kernels {
                     float[] t = ws.tile;
                     if (!fresh) for (int r = 0; r < MR; r++) System.arraycopy(cf, co + r * ldc, t, r * NR, NR);
                     GemmMicroKernel.tile(kc, ap, ir * kc, bp, bo, t, !fresh, NEVER);
+                    int mr = Math.min(MR, im - ir), nr = Math.min(NR, jn - jr);
+                    if (last && first) {
+                        // one chunk of K: the sums are final, finished straight from the tile
+                        finishTile(e, t, 0, NR, null, i0 + ir, j0 + jr, mr, nr);
+                        continue;
+                    }
                     for (int r = 0; r < MR; r++) System.arraycopy(t, r * NR, cf, co + r * ldc, NR);
                     if (!flush) continue;
-                    int mr = Math.min(MR, im - ir), nr = Math.min(NR, jn - jr);
-                    if (last) finishTile(e, cf, co, ldc, first ? null : acc, i0 + ir, j0 + jr, mr, nr);
+                    if (last) finishTile(e, cf, co, ldc, acc, i0 + ir, j0 + jr, mr, nr);
                     else addTile(cf, co, ldc, acc, first, mr, nr);
                 }
             }

@@ -188,6 +188,39 @@ class Int8KernelsTest {
     }
 
     @Test
+    void gemmPathIsExactForMixedShiftsAndOffsetsUpToTheInt32Edge() {
+        // the GEMM finishes one K chunk in doubles: one rounding nudge for every shift, offsets
+        // large enough that a * m leaves double precision (clamped anyway), or int32 (wrapping)
+        SplittableRandom r = new SplittableRandom(18);
+        double[] mults = {0.5, 0x1p-12, 1.0 / 64, 0x1p-13, 0.77 * 0x1p-12, 0x1p-7, 0.99}; // shifts 31 to 43
+        for (int big : new int[] {0, 1 << 21, 1 << 25, Integer.MAX_VALUE - (1 << 20), Integer.MAX_VALUE}) {
+            // x - zx >= 0, even channels' weights >= 0 and odd ones' <= 0: sums push the offsets outwards
+            int m = 50, n = 24, k = 300;
+            byte[] x = bytes(r, m * k, 0, 127);
+            byte[] wb = new byte[n * k];
+            for (int j = 0; j < n; j++) {
+                for (int p = 0; p < k; p++) wb[j * k + p] = (byte) (j % 2 == 0 ? r.nextInt(0, 128) : -r.nextInt(0, 128));
+            }
+            Int8Matrix w = Int8Matrix.pack(wb, 0, n, k);
+            QuantMultiplier[] ms = new QuantMultiplier[n];
+            int[] bias = new int[n];
+            for (int j = 0; j < n; j++) {
+                ms[j] = QuantMultiplier.of(mults[j % mults.length]);
+                int near = big - r.nextInt(0, 1 << 16);
+                bias[j] = big == 0 ? r.nextInt(-300, 300) : (j % 2 == 0 ? near : -near);
+            }
+            for (boolean relu : new boolean[] {false, true}) {
+                Int8Requantization rq = Int8Requantization.of(ms, bias, r.nextInt(-128, 128), relu);
+                byte[] ys = new byte[m * n], yv = new byte[m * n];
+                int zx = r.nextInt(-128, 1);
+                scalar.gemm(m, x, 0, zx, w, rq, ys, 0);
+                vector.gemm(m, x, 0, zx, w, rq, yv, 0);
+                assertArrayEquals(ys, yv, "offsets near " + big);
+            }
+        }
+    }
+
+    @Test
     void reluClampsAtTheOutputZeroPoint() {
         QuantMultiplier[] ms = {QuantMultiplier.of(1.0 / 64)}; // exact, so the ties below are real ties
         Int8Requantization plain = Int8Requantization.of(ms, null, -20, false);
