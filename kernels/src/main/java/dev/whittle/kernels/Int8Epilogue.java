@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * al. 2018): the input zero point's share {@code zx * rowSums[j]} taken off, then either the
  * requantization to int8 ({@link Int8Requantization}), the int32 sum plus bias, or the sum plus
  * bias scaled to float (with ReLU). One per call of {@link VectorInt8Kernels}, final, so C2
- * inlines it; one channel at a time ({@link #put}) or eight in vector lanes ({@link #finish8}),
- * with the same int32 operations and so the same bits.
+ * inlines it; one channel at a time ({@link #put}), eight in vector lanes ({@link #finish8}) or
+ * a whole GEMM tile ({@link #finishTile}), every way giving the twin's bits.
  */
 final class Int8Epilogue {
 

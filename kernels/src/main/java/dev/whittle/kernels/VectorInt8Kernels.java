@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  *     as they are packed. It is still exact integer arithmetic: every product is an integer of
  *     magnitude at most 2^14 and every float sum covers at most {@link #K_CHUNK} of them (at most
  *     2^24, which a float holds exactly), so no FMA ever rounds; longer rows add chunks as ints.
- *     Each 6 x 16 tile is finished while in L1: converted to int, offset by the bias and zero
- *     point, and requantized in double lanes (exact there, see {@link Int8Epilogue}).
+ *     Each 6 x 16 tile is finished while in L1: offset by the bias and zero point and
+ *     requantized in double lanes (exact there, see {@link Int8Epilogue}).
  * </ul>
  *
  * <p>Measured (AMD EPYC Zen 3, AVX2, one thread, a shared machine):
@@ -35,11 +35,18 @@ import jdk.incubator.vector.VectorSpecies;
  *     their NaN and overflow results, which AVX2's {@code vcvttps2dq}/{@code vcvttpd2dq} do not
  *     give, so C2 wraps each in about a dozen compares and blends, and the upper half's
  *     int-to-double conversion computes its permutation at run time: about 80 instructions per
- *     8 outputs, 1.2 ms per million in a standalone loop. Tried: the floor taken by adding 2^52
- *     (which rounds to an integer held in the low mantissa bits) and taking one off where that
- *     rounded up: exact (the twin tests hold), 1.5x faster in the standalone loop, but no
- *     faster in the GEMM itself (0.97-1.01x side by side), so not kept. (Exact sums below 2^22,
- *     K chunks of 256, could likewise skip the float-to-int fix-ups.)
+ *     8 outputs, 1.2 ms per million in a standalone loop. A floor by adding 2^52 (rounding to
+ *     an integer in the low mantissa bits) and taking one off where that rounded up was 1.5x
+ *     faster in a standalone loop but no faster in the GEMM (0.97-1.01x), the int conversion of
+ *     the float sums and the generic tile loop still around it.
+ * <li>What did help, measured side by side with both jar orders: a K of one chunk finished
+ *     straight from the micro-kernel's tile instead of its copy in the C block (1.06-1.08x);
+ *     the requantization done from the float sums in doubles with no Java conversion, a rounding
+ *     nudge making round-to-nearest equal the twin's floor ({@link Int8Epilogue}, 1.08-1.09x);
+ *     the whole tile in one call with its shape constant (1.06-1.07x). With no epilogue at all
+ *     the GEMM would run 1.16x faster before these three; in {@code whittle bench kernels} it
+ *     went from 0.78-0.82x to 0.99x this project's FP32 SGEMM of its shape. Packing A (int8 to
+ *     float, scalar) is 2% of the time.
  * </ul>
  */
 final class VectorInt8Kernels implements Int8Kernels {
