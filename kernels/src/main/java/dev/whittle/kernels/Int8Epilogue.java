@@ -55,6 +55,37 @@ final class Int8Epilogue {
     private final double nudge;
     private final double magicZero;
 
+    /**
+     * A layer's per-channel offsets for one weight matrix and input zero point. An INT8 layer's
+     * are the same on every call, so its {@link Int8Requantization} keeps the last ones
+     * ({@link Int8Requantization#offsets}): working them out on every call (two arrays of n and a
+     * pass over them) cost a batch-1 call of a small layer several percent.
+     */
+    record Offsets(int[] rowSums, int zx, int cols, int[] offset, double[] offsetD) {
+
+        static Offsets of(Int8Matrix w, int zx, int[] bias, Int8Requantization rq) {
+            int n = w.rows;
+            int[] offset = new int[n];
+            long largest = 0;
+            for (int j = 0; j < n; j++) {
+                offset[j] = (bias == null ? 0 : bias[j]) - zx * w.rowSums[j];
+                largest = Math.max(largest, Math.abs((long) offset[j]));
+            }
+            // exact float sums of one K chunk plus an offset that never leave int32: no wrapping to follow
+            boolean fits = largest + (long) Math.min(w.cols, VectorInt8Kernels.K_CHUNK) * (1 << 14) <= Integer.MAX_VALUE;
+            double[] offsetD = null;
+            if (rq != null && rq.real != null && fits) {
+                offsetD = new double[n];
+                for (int j = 0; j < n; j++) offsetD[j] = offset[j];
+            }
+            return new Offsets(w.rowSums, zx, w.cols, offset, offsetD);
+        }
+
+        boolean isFor(Int8Matrix w, int zx) {
+            return rowSums == w.rowSums && this.zx == zx && cols == w.cols;
+        }
+    }
+
     Int8Epilogue(Out out, Int8Matrix w, int zx, Int8Requantization rq, int[] bias, float[] scales, boolean relu,
                  byte[] y8, int[] y32, float[] yf, int yOff) {
         this.out = out;
@@ -69,28 +100,11 @@ final class Int8Epilogue {
         this.y32 = y32;
         this.yf = yf;
         this.yOff = yOff;
-        int[] b = out == Out.INT8 ? rq.bias : bias;
-        offset = new int[n];
-        long largest = 0;
-        for (int j = 0; j < n; j++) {
-            offset[j] = (b == null ? 0 : b[j]) - zx * rowSums[j];
-            largest = Math.max(largest, Math.abs((long) offset[j]));
-        }
-        // exact float sums of one K chunk plus an offset that never leave int32: no wrapping to follow
-        boolean fits = largest + (long) Math.min(w.cols, VectorInt8Kernels.K_CHUNK) * (1 << 14) <= Integer.MAX_VALUE;
-        if (out == Out.INT8 && rq.real != null && fits) {
-            offsetD = new double[n];
-            int most = 0;
-            for (int j = 0; j < n; j++) {
-                offsetD[j] = offset[j];
-                most = Math.max(most, rq.shift[j]);
-            }
-            nudge = Math.scalb(1.0, -(most + 1));
-            magicZero = MAGIC + rq.outputZeroPoint;
-        } else {
-            offsetD = null;
-            nudge = magicZero = 0;
-        }
+        Offsets o = out == Out.INT8 ? rq.offsets(w, zx) : Offsets.of(w, zx, bias, null);
+        offset = o.offset;
+        offsetD = o.offsetD;
+        nudge = offsetD == null ? 0 : rq.nudge;
+        magicZero = offsetD == null ? 0 : MAGIC + rq.outputZeroPoint;
     }
 
     /** The output of activation row i, channel j, from its sum. */

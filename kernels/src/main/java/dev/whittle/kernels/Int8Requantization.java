@@ -34,6 +34,10 @@ public final class Int8Requantization {
     final double[] real;
     final int[] accLo;
     final int[] accHi;
+    /** {@code 2^-(largest shift + 1)}, for the double-lane epilogue ({@link Int8Epilogue}); 0 without {@link #real}. */
+    final double nudge;
+    /** The offsets of the last weights and input zero point this layer ran with (see {@link Int8Epilogue.Offsets}). */
+    private volatile Int8Epilogue.Offsets offsets;
     /**
      * Channels whose shift is at most this can be requantized in double lanes: there
      * {@code acc * multiplier} has at most 53 bits wherever the result is not clamped.
@@ -74,6 +78,23 @@ public final class Int8Requantization {
         this.real = r;
         this.accLo = r == null ? null : lo;
         this.accHi = r == null ? null : hi;
+        int most = 0;
+        for (int sh : shift) most = Math.max(most, sh);
+        this.nudge = r == null ? 0 : Math.scalb(1.0, -(most + 1));
+    }
+
+    /**
+     * The per-channel offsets of {@code w} with input zero point {@code zx} and this layer's
+     * bias: the last ones if they are for the same weights and zero point (they are, call after
+     * call of a layer), else worked out and kept. Threads racing here at most work them out twice.
+     */
+    Int8Epilogue.Offsets offsets(Int8Matrix w, int zx) {
+        Int8Epilogue.Offsets o = offsets;
+        if (o == null || !o.isFor(w, zx)) {
+            o = Int8Epilogue.Offsets.of(w, zx, bias, this);
+            offsets = o;
+        }
+        return o;
     }
 
     /**

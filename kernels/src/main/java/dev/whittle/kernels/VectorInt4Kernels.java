@@ -82,7 +82,8 @@ final class VectorInt4Kernels implements Int4Kernels {
 
     /** From this many activation rows on, {@link #gemm} goes through the FP32 GEMM (not yet measured: the INT8 crossover is 48). */
     static final int GEMM_ROWS = 8;
-    private static final long PARALLEL_WORK = 1L << 17;
+    /** Below this many multiply-adds the product stays on the calling thread (as for the INT8 GEMV, see {@link Int8Gemv}). */
+    private static final long PARALLEL_WORK = 1L << 20;
     private static final int FLOAT_BLOCK = 1 << 20;
 
     private static final QuantKernels QUANT = new VectorQuantKernels();
@@ -125,7 +126,7 @@ final class VectorInt4Kernels implements Int4Kernels {
             }
         };
         if ((long) m * n * k < PARALLEL_WORK) rows.run(0, n);
-        else Parallel.forRange(n, 1, rows);
+        else Parallel.forChunks(n, 1, rows);
     }
 
     /**
@@ -292,7 +293,7 @@ final class VectorInt4Kernels implements Int4Kernels {
             }
         };
         if ((long) m * n * k < PARALLEL_WORK) rows.run(0, n);
-        else Parallel.forRange(n, 1, rows);
+        else Parallel.forChunks(n, 1, rows);
     }
 
     /** The position of group g among the lanes of its block: the 8 even groups, then the 8 odd ones. */

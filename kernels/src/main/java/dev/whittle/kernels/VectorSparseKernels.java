@@ -58,7 +58,7 @@ final class VectorSparseKernels implements SparseKernels {
             for (int r = from; r < to; r++) y[yOff + r] = row(a.rowPointers[r], a.rowPointers[r + 1], a.columnIndices, a.values, x, xOff);
         };
         if (a.nnz() < PARALLEL_SPMV) task.run(0, a.rows());
-        else Parallel.forRange(a.rows(), GRAIN, task);
+        else Parallel.forChunks(a.rows(), GRAIN, task);
     }
 
     /** One row by gathers: the fixed order, with the eight partial sums as the lanes of one vector. */

@@ -159,7 +159,7 @@ class Int4KernelsTest {
     @Test
     void sameBitsForOneOrTwoThreads() {
         SplittableRandom r = new SplittableRandom(25);
-        for (int[] s : new int[][] {{1, 257, 1000}, {3, 300, 784}, {16, 100, 300}}) {
+        for (int[] s : new int[][] {{1, 257, 1000}, {3, 300, 784}, {16, 100, 300}, {1, 1030, 1100}, {2, 700, 1000}}) {
             Int4Matrix w = randomMatrix(r, s[1], s[2], 64);
             float[] x = floats(r, s[0] * s[2]);
             float[][] out = new float[4][];

@@ -237,7 +237,7 @@ class Int8KernelsTest {
     @Test
     void sameBitsForOneOrTwoThreads() {
         SplittableRandom r = new SplittableRandom(15);
-        for (int[] s : new int[][] {{1, 257, 1100}, {3, 300, 784}, {64, 300, 784}, {9, 33, 2100}, {50, 40, 2100}}) {
+        for (int[] s : new int[][] {{1, 257, 1100}, {3, 300, 784}, {64, 300, 784}, {9, 33, 2100}, {50, 40, 2100}, {1, 1100, 1000}, {3, 520, 700}}) {
             Layer l = layer(r, s[1], s[2], true, 1);
             byte[] x = bytes(r, s[0] * s[2], -128, 127);
             Parallel.setThreads(1);

@@ -1,12 +1,15 @@
 package dev.whittle.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** {@link Parallel#forRange} runs every index exactly once, whichever thread claims its range. */
+/** {@link Parallel#forRange} and {@link Parallel#forChunks} run every index exactly once, whichever thread claims its range. */
 class ParallelTest {
 
     @AfterEach
@@ -33,5 +36,40 @@ class ParallelTest {
                 }
             }
         }
+    }
+
+    @Test
+    void chunksRunEveryIndexExactlyOnceOnWholeGrains() {
+        for (int threads = 1; threads <= 3; threads++) {
+            Parallel.setThreads(threads);
+            for (int n : new int[] {1, 2, 3, 17, 1000, 4099}) {
+                for (int grain : new int[] {1, 8}) {
+                    for (int round = 0; round < 100; round++) {
+                        AtomicIntegerArray runs = new AtomicIntegerArray(n);
+                        int g = grain;
+                        Parallel.forChunks(n, grain, (from, to) -> {
+                            assertTrue(from % g == 0 && from < to && to <= n, from + ".." + to);
+                            for (int i = from; i < to; i++) runs.incrementAndGet(i);
+                        });
+                        for (int i = 0; i < n; i++) {
+                            assertEquals(1, runs.get(i), "threads " + threads + " n " + n + " grain " + grain + " index " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aChunkThatFailsFailsTheCallAfterTheOthersFinish() {
+        Parallel.setThreads(2);
+        IllegalStateException boom = new IllegalStateException("boom");
+        AtomicIntegerArray runs = new AtomicIntegerArray(64);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Parallel.forChunks(64, 1, (from, to) -> {
+            for (int i = from; i < to; i++) runs.incrementAndGet(i);
+            if (from == 0) throw boom;
+        }));
+        assertSame(boom, e);
+        for (int i = 0; i < 64; i++) assertEquals(1, runs.get(i), "index " + i);
     }
 }
