@@ -52,7 +52,9 @@ import jdk.incubator.vector.VectorSpecies;
  *     step (seen in the disassembly). Read from an array once per row it stays in a register:
  *     1.10-1.12x faster (medians of per-call ratios, the two builds loaded side by side in one JVM).
  *     Tried and dropped, same way: two rows per pass sharing the activation loads (0.74-0.77x:
- *     spills); two rows far apart (j and j + n/2), each with its own activation loads, which
+ *     spills; 0.66-0.73x with the loop body cut into basic blocks by never-taken tests, as in
+ *     {@link GemmMicroKernel}, though a standalone copy of that loop ran 1.15x faster on L2-sized
+ *     weights; the same cut into this one-row loop: 0.98-1.01x); two rows far apart (j and j + n/2), each with its own activation loads, which
  *     made the INT8 GEMV 1.23x faster by keeping two streams of weights in flight: 0.97-0.98x
  *     here, where 8 MB of weights mostly stay in the L3 and the loop is bound by instructions.
  * </ul>
