@@ -119,13 +119,14 @@ final class Int8Gemv {
         // of 128 and flips the pair sum into unsigned range (16-bit arithmetic, wrapping)
         for (int i = 0; i < m; i++) {
             int xi = xOff + i * k, at = i * span, p = 0, b = at;
+            // whole blocks in vectors (a byte a nanosecond in scalar code: 0.7 us of a 13 us 300 x 784
+            // product): the 32 bytes as 16 shorts, odd byte high; sign-extended halves by 16-bit shifts
             for (; p + STEP <= k; p += STEP, b += X_STEP) {
-                for (int t = 0; t < SL; t++) {
-                    int xe = x[xi + p + 2 * t];
-                    xs[b + t] = (short) xe;
-                    xs[b + SL + t] = x[xi + p + 2 * t + 1];
-                    xs[b + 2 * SL + t] = (short) (BIAS - Int8Matrix.EVEN_BIAS * xe);
-                }
+                ShortVector pairs = ByteVector.fromArray(B, x, xi + p).reinterpretAsShorts();
+                ShortVector even = pairs.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8);
+                even.intoArray(xs, b);
+                pairs.lanewise(VectorOperators.ASHR, 8).intoArray(xs, b + SL);
+                ShortVector.broadcast(S, BIAS).sub(even.mul((short) Int8Matrix.EVEN_BIAS)).intoArray(xs, b + 2 * SL);
             }
             for (; p < stride; p += STEP, b += X_STEP) {
                 for (int t = 0; t < SL; t++) {
