@@ -29,8 +29,8 @@ final class Gemv {
     private static final int L = S.length();
     /**
      * Below this many multiply-adds the product stays on the calling thread. Measured on the
-     * 2-vCPU host with {@link Parallel#forChunks}: two threads took 1.03-1.4x the time of one at
-     * 512 x 512, 0.77-0.96x at 1024 x 1024, 0.57-0.68x at 1448 and 2048 square.
+     * 2-vCPU host with {@link Parallel#forChunks}, three runs: two threads took 1.05-1.06x the
+     * time of one at 512 x 512, 0.73-0.88x at 1024 x 1024, 0.57-0.68x at 1448 and 2048 square.
      */
     private static final long PARALLEL_WORK = 1L << 19;
     private static final int ROWS = 8;

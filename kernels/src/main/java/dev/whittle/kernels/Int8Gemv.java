@@ -91,8 +91,9 @@ final class Int8Gemv {
     private static final long PAIR_BYTES = 1L << 20;
     /**
      * Below this many multiply-adds a product is not worth handing to a second thread. Measured on
-     * the 2-vCPU host with {@link Parallel#forChunks}: two threads took 1.1-1.7x the time of one
-     * at 300 x 784 and 512 x 512, 0.91-1.0x at 1024 x 1024, 0.75-0.77x at 1448 and 2048 square.
+     * the 2-vCPU host with {@link Parallel#forChunks}, three runs: two threads took 1.1-1.75x the
+     * time of one at 300 x 784 and 512 x 512, 0.72-1.0x at 1024 x 1024, 0.75-0.87x at 1448 and
+     * 2048 square.
      */
     private static final long PARALLEL_WORK = 1L << 20;
 
