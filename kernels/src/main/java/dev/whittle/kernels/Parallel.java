@@ -3,6 +3,7 @@ package dev.whittle.kernels;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -92,9 +93,13 @@ public final class Parallel {
         AtomicIntegerArray claimed = new AtomicIntegerArray(parts);
         for (int i = 1; i < parts; i++) {
             int part = i, lo = bounds[i], hi = bounds[i + 1];
-            futures[i - 1] = exec.submit(() -> {
-                if (claimed.compareAndSet(part, 0, 1)) task.run(lo, hi);
-            });
+            try {
+                futures[i - 1] = exec.submit(() -> {
+                    if (claimed.compareAndSet(part, 0, 1)) task.run(lo, hi);
+                });
+            } catch (RejectedExecutionException e) {
+                break;  // setThreads is replacing the pool: the caller claims the ranges left below
+            }
         }
         task.run(bounds[0], bounds[1]);
         for (int i = 1; i < parts; i++) {
@@ -153,7 +158,11 @@ public final class Parallel {
             }
         };
         ExecutorService exec = pool();
-        for (int i = 1; i < Math.min(t, chunks); i++) exec.execute(claim);
+        try {
+            for (int i = 1; i < Math.min(t, chunks); i++) exec.execute(claim);
+        } catch (RejectedExecutionException e) {
+            // setThreads is replacing the pool: the caller claims whatever is left
+        }
         claim.run();
         // what is left runs for a chunk's time at most: spin (a parked thread can take tens of
         // microseconds to wake on a virtual machine), then park if it lasts

@@ -72,4 +72,26 @@ class ParallelTest {
         assertSame(boom, e);
         for (int i = 0; i < 64; i++) assertEquals(1, runs.get(i), "index " + i);
     }
+
+    @Test
+    void survivesTheThreadCountChangingDuringCalls() throws Exception {
+        // setThreads shuts the pool down; a call that took the old pool must still finish
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread flipper = new Thread(() -> {
+            for (int i = 0; !stop.get(); i++) Parallel.setThreads(2 + i % 2);
+        });
+        flipper.start();
+        try {
+            for (int round = 0; round < 3000; round++) {
+                int n = 64;
+                AtomicIntegerArray runs = new AtomicIntegerArray(n);
+                if (round % 2 == 0) Parallel.forChunks(n, 1, (from, to) -> { for (int i = from; i < to; i++) runs.incrementAndGet(i); });
+                else Parallel.forRange(n, 1, (from, to) -> { for (int i = from; i < to; i++) runs.incrementAndGet(i); });
+                for (int i = 0; i < n; i++) assertEquals(1, runs.get(i), "round " + round + " index " + i);
+            }
+        } finally {
+            stop.set(true);
+            flipper.join();
+        }
+    }
 }
