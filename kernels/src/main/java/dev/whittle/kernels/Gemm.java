@@ -153,12 +153,12 @@ final class Gemm {
             // split the rows: each chunk packs its own A blocks and all of B. Measured on
             // 2 threads, 1024 x 512 x 1024: 96 GFLOPS split by rows against 72 split by columns
             int chunks = Math.min(ceilDiv(m, MR), CHUNKS_PER_THREAD * threads), grain = roundUp(ceilDiv(m, chunks), MR);
-            shareOut(ceilDiv(m, grain), threads, chunk ->
+            Parallel.forEachChunk(ceilDiv(m, grain), chunk ->
                     block(chunk * grain, Math.min(m, (chunk + 1) * grain), 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs,
                             c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
         } else {
             int chunks = Math.min(ceilDiv(n, NR), CHUNKS_PER_THREAD * threads), grain = roundUp(ceilDiv(n, chunks), NR);
-            shareOut(ceilDiv(n, grain), threads, chunk ->
+            Parallel.forEachChunk(ceilDiv(n, grain), chunk ->
                     block(0, m, chunk * grain, Math.min(n, (chunk + 1) * grain), k, a, aOff, ars, acs, b, bOff, brs, bcs,
                             c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
         }
@@ -225,19 +225,6 @@ final class Gemm {
             if (spins < 1000) Thread.onSpinWait();
             else java.util.concurrent.locks.LockSupport.parkNanos(20_000);
         }
-    }
-
-    /**
-     * Runs chunks {@code 0..chunks-1} on the pool, each thread taking the next free chunk. The
-     * chunks are fixed by the shape and the thread count, and a chunk's elements are computed the
-     * same way whoever takes it, so C's bits do not depend on the order; taking them as they come
-     * keeps both cores busy when the host slows one of them down (as a shared machine does).
-     */
-    private static void shareOut(int chunks, int threads, java.util.function.IntConsumer chunk) {
-        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        Parallel.forRange(Math.min(threads, chunks), 1, (from, to) -> {
-            for (int i; (i = next.getAndIncrement()) < chunks; ) chunk.accept(i);
-        });
     }
 
     /**

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * requantization to int8 ({@link Int8Requantization}), the int32 sum plus bias, or the sum plus
  * bias scaled to float (with ReLU). One per call of {@link VectorInt8Kernels}, final, so C2
  * inlines it; one channel at a time ({@link #put}), eight in vector lanes ({@link #finish8}) or
- * a whole GEMM tile ({@link #finishTile}), every way giving the twin's bits.
+ * a whole GEMM tile ({@link #finishWholeTile}), every way giving the twin's bits.
  */
 final class Int8Epilogue {
 
@@ -171,8 +171,8 @@ final class Int8Epilogue {
         r.convertShape(VectorOperators.I2B, B64, 0).reinterpretAsBytes().intoArray(y8, at);
     }
 
-    /** Whether {@link #finishTile} applies: int8 output whose requantization {@link #requantizeFloats} can do. */
-    boolean finishesTiles() {
+    /** Whether {@link #finishWholeTile} applies: int8 output whose requantization {@link #requantizeFloats} can do. */
+    boolean finishesWholeTiles() {
         return offsetD != null;
     }
 
@@ -183,7 +183,7 @@ final class Int8Epilogue {
      * 1024 x 1024 x 256 ran 1.07x faster than through the generic loop of
      * {@link VectorInt8Kernels} (side by side, both orders).
      */
-    void finishTile(float[] tile, int i, int rows, int j) {
+    void finishWholeTile(float[] tile, int i, int rows, int j) {
         for (int r = 0, at = yOff + i * n + j; r < rows; r++, at += n) {
             for (int c = 0; c < GemmMicroKernel.NR; c += 8) requantizeFloats(tile, r * GemmMicroKernel.NR + c, j + c, at + c);
         }

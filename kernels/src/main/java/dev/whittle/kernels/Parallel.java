@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 
 /**
  * The one fixed thread pool every kernel shares. Work is split into contiguous ranges, one per
@@ -69,13 +70,12 @@ public final class Parallel {
      * there is one thread, one range, or the caller is already a pool worker.
      */
     public static void forRange(int n, int grain, RangeTask task) {
-        int t = threads;
         int units = (n + grain - 1) / grain;
-        if (t == 1 || units <= 1 || IN_WORKER.get()) {
+        if (runsInline(units)) {
             task.run(0, n);
             return;
         }
-        int parts = Math.min(t, units);
+        int parts = Math.min(threads, units);
         ExecutorService exec = pool();
         @SuppressWarnings("unchecked")
         Future<?>[] futures = new Future<?>[parts - 1];
@@ -123,33 +123,48 @@ public final class Parallel {
             }
         }
     }
+
     /**
      * Runs {@code task} over {@code [0, n)} in up to {@link #CHUNKS_PER_THREAD} ranges per thread
-     * (boundaries multiples of {@code grain}), which the caller and the pool threads claim one at a
-     * time until none is left; the caller then waits only for ranges already running. For the
+     * (boundaries multiples of {@code grain}), claimed as in {@link #forEachChunk}. For the
      * matrix-vector products, tens of microseconds each: on this project's 2-vCPU host a pool
      * thread often starts that long after it is handed its range, and with one range per thread
      * ({@link #forRange}) the caller sat idle meanwhile, so that two threads ran a 1024 x 1024 GEMV
-     * at 0.7x the speed of one. Here a late thread finds less or nothing left to do. (The GEMMs
-     * keep {@link #forRange}: each range packs its own panels.)
+     * at 0.7x the speed of one. Here a late thread finds less or nothing left to do.
      */
     public static void forChunks(int n, int grain, RangeTask task) {
-        int t = threads;
         int units = (n + grain - 1) / grain;
-        if (t == 1 || units <= 1 || IN_WORKER.get()) {
+        if (runsInline(units)) {
             task.run(0, n);
             return;
         }
-        int chunks = Math.min(units, t * CHUNKS_PER_THREAD);
+        int chunks = Math.min(units, threads * CHUNKS_PER_THREAD);
+        forEachChunk(chunks, c -> {
+            // chunk c: units [c * units / chunks, (c + 1) * units / chunks)
+            long lo = (long) c * units / chunks, hi = (long) (c + 1) * units / chunks;
+            task.run((int) (lo * grain), (int) Math.min(n, hi * grain));
+        });
+    }
+
+    /**
+     * Runs {@code chunk.accept(c)} for {@code c} in {@code [0, chunks)}, each chunk taken by whichever
+     * thread asks next, the caller and the pool's alike, until none is left; the caller then waits
+     * only for chunks already running (spinning briefly, then parking). A thread the pool starts
+     * late, or a core the host slows down, gets less of the work. Callers make a chunk's results
+     * independent of who runs it. The first exception a chunk throws is rethrown once all have run.
+     */
+    public static void forEachChunk(int chunks, IntConsumer chunk) {
+        if (runsInline(chunks)) {
+            for (int c = 0; c < chunks; c++) chunk.accept(c);
+            return;
+        }
         AtomicInteger next = new AtomicInteger(), done = new AtomicInteger();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread caller = Thread.currentThread();
         Runnable claim = () -> {
             for (int c; (c = next.getAndIncrement()) < chunks; ) {
                 try {
-                    // chunk c: units [c * units / chunks, (c + 1) * units / chunks)
-                    long lo = (long) c * units / chunks, hi = (long) (c + 1) * units / chunks;
-                    task.run((int) (lo * grain), (int) Math.min(n, hi * grain));
+                    chunk.accept(c);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 } finally {
@@ -159,7 +174,7 @@ public final class Parallel {
         };
         ExecutorService exec = pool();
         try {
-            for (int i = 1; i < Math.min(t, chunks); i++) exec.execute(claim);
+            for (int i = 1; i < Math.min(threads, chunks); i++) exec.execute(claim);
         } catch (RejectedExecutionException e) {
             // setThreads is replacing the pool: the caller claims whatever is left
         }
@@ -175,5 +190,10 @@ public final class Parallel {
         if (e instanceof RuntimeException re) throw re;
         if (e instanceof Error err) throw err;
         if (e != null) throw new IllegalStateException(e);
+    }
+
+    /** Whether work of {@code units} indivisible parts runs on the calling thread: one thread, one part, or already in the pool. */
+    private static boolean runsInline(int units) {
+        return threads == 1 || units <= 1 || IN_WORKER.get();
     }
 }

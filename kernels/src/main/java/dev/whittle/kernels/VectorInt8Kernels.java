@@ -225,7 +225,7 @@ final class VectorInt8Kernels implements Int8Kernels {
                     int mr = Math.min(MR, im - ir), nr = Math.min(NR, jn - jr);
                     if (last && first) {
                         // one chunk of K: the sums are final, finished straight from the tile
-                        if (nr == NR && e.finishesTiles()) e.finishTile(t, i0 + ir, mr, j0 + jr);
+                        if (nr == NR && e.finishesWholeTiles()) e.finishWholeTile(t, i0 + ir, mr, j0 + jr);
                         else finishTile(e, t, 0, NR, null, i0 + ir, j0 + jr, mr, nr);
                         continue;
                     }

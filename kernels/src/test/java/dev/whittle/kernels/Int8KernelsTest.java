@@ -176,14 +176,24 @@ class Int8KernelsTest {
             java.util.Arrays.fill(ms, QuantMultiplier.of(mult));
             int[] bias = new int[n];
             for (int j = 0; j < n; j++) bias[j] = r.nextInt(-300, 300);
-            for (boolean relu : new boolean[] {false, true}) {
-                Int8Requantization rq = Int8Requantization.of(ms, bias, r.nextInt(-128, 128), relu);
-                byte[] ys = new byte[m * n], yv = new byte[m * n];
-                int zx = r.nextInt(-128, 128);
-                scalar.gemm(m, x, 0, zx, w, rq, ys, 0);
-                vector.gemm(m, x, 0, zx, w, rq, yv, 0);
-                assertArrayEquals(ys, yv, "multiplier " + mult);
-            }
+            assertGemmTwinsWithAndWithoutRelu(r, m, x, w, ms, bias, 128, "multiplier " + mult);
+        }
+    }
+
+    /**
+     * The int8 GEMM of both kernels, for ReLU off then on, each with a random output zero point
+     * and an input zero point in {@code [-128, zxEnd)}, must give the same bytes.
+     */
+    private void assertGemmTwinsWithAndWithoutRelu(SplittableRandom r, int m, byte[] x, Int8Matrix w,
+                                                   QuantMultiplier[] ms, int[] bias, int zxEnd, String what) {
+        int n = ms.length;
+        for (boolean relu : new boolean[] {false, true}) {
+            Int8Requantization rq = Int8Requantization.of(ms, bias, r.nextInt(-128, 128), relu);
+            byte[] ys = new byte[m * n], yv = new byte[m * n];
+            int zx = r.nextInt(-128, zxEnd);
+            scalar.gemm(m, x, 0, zx, w, rq, ys, 0);
+            vector.gemm(m, x, 0, zx, w, rq, yv, 0);
+            assertArrayEquals(ys, yv, what);
         }
     }
 
@@ -209,14 +219,7 @@ class Int8KernelsTest {
                 int near = big - r.nextInt(0, 1 << 16);
                 bias[j] = big == 0 ? r.nextInt(-300, 300) : (j % 2 == 0 ? near : -near);
             }
-            for (boolean relu : new boolean[] {false, true}) {
-                Int8Requantization rq = Int8Requantization.of(ms, bias, r.nextInt(-128, 128), relu);
-                byte[] ys = new byte[m * n], yv = new byte[m * n];
-                int zx = r.nextInt(-128, 1);
-                scalar.gemm(m, x, 0, zx, w, rq, ys, 0);
-                vector.gemm(m, x, 0, zx, w, rq, yv, 0);
-                assertArrayEquals(ys, yv, "offsets near " + big);
-            }
+            assertGemmTwinsWithAndWithoutRelu(r, m, x, w, ms, bias, 1, "offsets near " + big);
         }
     }
 
