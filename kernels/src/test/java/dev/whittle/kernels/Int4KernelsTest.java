@@ -81,13 +81,22 @@ class Int4KernelsTest {
         }
     }
 
+    /**
+     * Depths for group size gs: ragged ones within one block of 16 groups, and two past it (a
+     * second block, and a third with one group), where the kernels' in-memory layout moves on by
+     * whole blocks.
+     */
+    private static int[] depths(int gs) {
+        return new int[] {1, 3, 17, 33, 100, 257, Int4Matrix.LANES * gs + 33, 2 * Int4Matrix.LANES * gs + 1};
+    }
+
     @Test
     void w4a8BitExactOnAwkwardSizes() {
         SplittableRandom r = new SplittableRandom(23);
         for (int gs : GROUPS) {
             for (int m : new int[] {1, 3, 9}) {
                 for (int n : SIZES) {
-                    for (int k : new int[] {1, 3, 17, 33, 100, 257}) {
+                    for (int k : depths(gs)) {
                         Int4Matrix w = randomMatrix(r, n, k, gs);
                         int xOff = r.nextInt(3);
                         float[] x = floats(r, xOff + m * k);
@@ -132,7 +141,7 @@ class Int4KernelsTest {
         for (int gs : GROUPS) {
             for (int m : new int[] {1, 3, 8, 20}) {
                 for (int n : SIZES) {
-                    for (int k : new int[] {1, 3, 17, 33, 100, 257}) {
+                    for (int k : depths(gs)) {
                         Int4Matrix w = randomMatrix(r, n, k, gs);
                         int xOff = r.nextInt(3);
                         float[] x = floats(r, xOff + m * k);
