@@ -30,6 +30,13 @@ public interface Int4Kernels {
     /** W4A8: activations quantized per group of each row to int8, integer group dot products. */
     void gemmA8(int m, float[] x, int xOff, Int4Matrix w, float[] bias, boolean relu, float[] y, int yOff);
 
+    /**
+     * {@code dst[dstOff + r * cols + c] = scale * q} of weight {@code (row0 + r, c)} for {@code rows}
+     * rows: the FP32 form of a block of rows, for a product that runs better on the FP32 kernels
+     * (a convolution's few filters, say). Every implementation gives the same bits.
+     */
+    void dequantize(Int4Matrix w, int row0, int rows, float[] dst, int dstOff);
+
     /** The argument checks every implementation makes before touching an array. */
     static void check(int m, float[] x, int xOff, Int4Matrix w, float[] bias, float[] y, int yOff) {
         if (m < 0) throw new IllegalArgumentException("m = " + m);
@@ -41,6 +48,16 @@ public interface Int4Kernels {
         }
         if (yOff < 0 || (long) yOff + (long) m * w.rows > y.length) {
             throw new IllegalArgumentException("y [" + m + ", " + w.rows + "] at " + yOff + " exceeds " + y.length);
+        }
+    }
+
+    /** The argument checks of {@link #dequantize}. */
+    static void checkRows(Int4Matrix w, int row0, int rows, float[] dst, int dstOff) {
+        if (row0 < 0 || rows < 0 || row0 + rows > w.rows) {
+            throw new IllegalArgumentException("rows [" + row0 + ", " + (row0 + rows) + ") of " + w.rows);
+        }
+        if (dstOff < 0 || (long) dstOff + (long) rows * w.cols > dst.length) {
+            throw new IllegalArgumentException("dst [" + rows + ", " + w.cols + "] at " + dstOff + " exceeds " + dst.length);
         }
     }
 

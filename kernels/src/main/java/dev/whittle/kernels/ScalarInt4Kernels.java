@@ -58,6 +58,15 @@ public final class ScalarInt4Kernels implements Int4Kernels {
         }
     }
 
+    @Override
+    public void dequantize(Int4Matrix w, int row0, int rows, float[] dst, int dstOff) {
+        Int4Kernels.checkRows(w, row0, rows, dst, dstOff);
+        int k = w.cols;
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < k; c++) dst[dstOff + r * k + c] = w.get(row0 + r, c) * w.scale(row0 + r, c / w.groupSize);
+        }
+    }
+
     /**
      * Quantizes one activation row, group by group, to int8 in [-127, 127] with scale
      * {@code max|x| / 127} ({@link Quantization#symmetricScale}); the padding beyond {@code k}

@@ -113,6 +113,30 @@ class Int4KernelsTest {
     }
 
     @Test
+    void dequantizedRowsAreTheTwinsBits() {
+        SplittableRandom r = new SplittableRandom(26);
+        for (int gs : GROUPS) {
+            for (int n : SIZES) {
+                for (int k : depths(gs)) {
+                    Int4Matrix w = randomMatrix(r, n, k, gs);
+                    int row0 = r.nextInt(n), rows = 1 + r.nextInt(n - row0), off = r.nextInt(3);
+                    float[] want = new float[off + rows * k], got = new float[off + rows * k + 1];
+                    scalar.dequantize(w, row0, rows, want, off);
+                    vector.dequantize(w, row0, rows, got, off);
+                    assertArrayEquals(want, java.util.Arrays.copyOf(got, want.length), "g=" + gs + " n=" + n + " k=" + k);
+                    assertEquals(0f, got[want.length], "wrote past the rows");
+                    for (int i = 0; i < rows * k; i++) {
+                        int row = row0 + i / k, col = i % k;
+                        assertEquals(w.get(row, col) * w.scale(row, col / gs), want[off + i]);
+                    }
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> vector.dequantize(randomMatrix(r, 3, 40, 32), 2, 2, new float[80], 0));
+        assertThrows(IllegalArgumentException.class, () -> vector.dequantize(randomMatrix(r, 3, 40, 32), 0, 2, new float[79], 0));
+    }
+
+    @Test
     void w4a8Extremes() {
         for (int gs : GROUPS) {
             int n = 3, k = 300;

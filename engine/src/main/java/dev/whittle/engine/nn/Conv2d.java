@@ -44,8 +44,8 @@ public final class Conv2d implements WeightedLayer {
      * 14x14 29.8 / 37.5, 1->3 10.8 / 22.6, 3->8 11.1 / 14.8; but 1->32 63.7 / 45.3, 32->64 864 /
      * 432, 3->32 3x3 on 32x32 97 / 73: with many filters the GEMM's tile is full and wins.
      */
-    static final int DIRECT_MAX_PATCH = 256;
-    static final int DIRECT_MAX_OUT = 16;
+    public static final int DIRECT_MAX_PATCH = 256;
+    public static final int DIRECT_MAX_OUT = 16;
     /** At most this many sample groups share out the weight gradient (enough parts for a big machine). */
     private static final int MAX_GROUPS = 32;
     /** ...and their partial weight gradients together stay under this many floats (16 MB). */

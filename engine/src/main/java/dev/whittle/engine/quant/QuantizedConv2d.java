@@ -1,5 +1,6 @@
 package dev.whittle.engine.quant;
 
+import dev.whittle.engine.nn.Conv2d;
 import dev.whittle.kernels.FloatKernels;
 import dev.whittle.kernels.Im2col;
 import dev.whittle.kernels.Kernels;
@@ -41,6 +42,12 @@ import java.util.Arrays;
  * That keeps the lowered data at the size of the FP32 convolution's and the output already in
  * {@code [out, oh, ow]} order; measured on LeNet-5's convolutions at batch 1 it ran several times
  * faster than lowering to rows for the int8 GEMM, whose many-row path converts and transposes more.
+ *
+ * <p><b>INT4 weights with FP32 activations.</b> The filters are unpacked to floats
+ * ({@code scale * q}) at every call, a few thousand values, and the convolution runs as FP32
+ * {@link dev.whittle.engine.nn.Conv2d} does (direct for few filters at stride 1, else im2col and
+ * the GEMM): lowered to rows for the INT4 product, with its zero-padded groups of 16 along K and
+ * the output transposed back, LeNet-5 at batch 1 ran 2-3x slower than in FP32.
  */
 public final class QuantizedConv2d implements QuantizedLayer {
 
@@ -49,7 +56,9 @@ public final class QuantizedConv2d implements QuantizedLayer {
     /** The longest dot product whose sums of (q - z) * w stay exact in a float: 512 * 255 * 127 < 2^24. */
     static final int EXACT_FLOAT_K = 512;
     /** Up to this many filters a small convolution runs direct (the rule of FP32 Conv2d, measured there). */
-    private static final int DIRECT_MAX_OUT = 16;
+    private static final int DIRECT_MAX_OUT = Conv2d.DIRECT_MAX_OUT;
+    /** The longest patch FP32 Conv2d runs direct (its rule). */
+    private static final int DIRECT_MAX_PATCH = Conv2d.DIRECT_MAX_PATCH;
     private static final FloatKernels FP32 = Kernels.fp32();
     private static final QuantKernels QUANT = Kernels.quant();
     private static final SparseKernels SPARSE = Kernels.sparse();
@@ -61,6 +70,10 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private final boolean pool;
     private final int poolH, poolW;
     private final IntegerProduct product;
+    /** INT4 weights with FP32 activations: the FP32 convolution on filters unpacked per call (see the class comment). */
+    private final boolean int4Float;
+    /** The weights INT4 filters are unpacked into, per call. */
+    private float[] unpacked = new float[0];
     /** The per-sample output shape, shared with the output activations (never changed). */
     private final int[] shape;
     private final Activations y = new Activations();
@@ -124,6 +137,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
             throw new IllegalArgumentException("conv weights have " + weights.cols() + " inputs per channel, expected " + patch);
         }
         this.product = new IntegerProduct(weights, bias, activations, input, output, relu);
+        this.int4Float = weights.bits() == 4 && activations == ActivationMode.FLOAT;
         this.floatExact = activations == ActivationMode.INT8 && patch <= EXACT_FLOAT_K;
         this.pool = maxPool2x2 && floatExact && output != null && outH >= 2 && outW >= 2;
         this.poolH = pool ? outH / 2 : outH;
@@ -162,6 +176,10 @@ public final class QuantizedConv2d implements QuantizedLayer {
             forwardSmall(x, batch);
             return y;
         }
+        if (int4Float) {
+            forwardInt4Float(x, batch);
+            return y;
+        }
         int chunk = Math.max(1, Math.min(batch, CHUNK_VALUES / (plane * patch)));
         ensureBuffers(chunk, int8In, int8Out);
         for (int s0 = 0; s0 < batch; s0 += chunk) {
@@ -182,6 +200,29 @@ public final class QuantizedConv2d implements QuantizedLayer {
             }
         }
         return y;
+    }
+
+    /** INT4 weights, FP32 activations: the FP32 convolution on the filters unpacked (see the class comment). */
+    private void forwardInt4Float(Activations x, int batch) {
+        int inSize = inC * height * width, outSize = outC * plane;
+        if (unpacked.length < outC * patch) unpacked = new float[outC * patch];
+        Kernels.int4().dequantize(product.weights.int4(), 0, outC, unpacked, 0);
+        boolean direct = stride == 1 && patch <= DIRECT_MAX_PATCH && outC <= DIRECT_MAX_OUT;
+        if (!direct && columns.length < patch * plane) columns = new float[patch * plane];
+        float[] in = x.floats(), out = y.floats();
+        for (int s = 0; s < batch; s++) {
+            int y0 = s * outSize;
+            if (direct) {
+                FP32.conv2dDirect(in, s * inSize, inC, height, width, unpacked, biasValues, outC, kernel, pad, out, y0);
+            } else {
+                for (int o = 0; o < outC; o++) Arrays.fill(out, y0 + o * plane, y0 + (o + 1) * plane, biasValues[o]);
+                Im2col.im2col(in, s * inSize, inC, height, width, kernel, stride, pad, columns, 0);
+                FP32.gemmNN(outC, plane, patch, unpacked, 0, columns, 0, out, y0, true);
+            }
+        }
+        if (product.relu) {
+            for (int i = 0; i < batch * outSize; i++) out[i] = Math.max(out[i], 0f);
+        }
     }
 
     /** The small-convolution path (see the class comment), one sample at a time. */

@@ -168,7 +168,15 @@ class QuantizedModelTest {
 
     @Test
     void int4LayersMatchTheirDequantizedWeights() throws BadInputException {
-        Sequential model = floatModel("conv(3,3,pad=1) relu flatten linear(37) relu linear(4)", new int[] {1, 9, 9}, 8);
+        // few filters (a direct convolution in FP32) and many with a stride (im2col and the GEMM)
+        for (String spec : new String[] {"conv(3,3,pad=1) relu flatten linear(37) relu linear(4)",
+                                         "conv(20,3,stride=2,pad=1) relu flatten linear(37) relu linear(4)"}) {
+            int4LayersMatchTheirDequantizedWeights(spec);
+        }
+    }
+
+    private void int4LayersMatchTheirDequantizedWeights(String spec) throws BadInputException {
+        Sequential model = floatModel(spec, new int[] {1, 9, 9}, 8);
         Map<Integer, QuantizedModel.LayerPlan> plans = new HashMap<>();
         for (ActivationMode mode : new ActivationMode[] {ActivationMode.FLOAT, ActivationMode.INT8_DYNAMIC}) {
             for (int i : new int[] {0, 3, 5}) {
@@ -180,7 +188,7 @@ class QuantizedModelTest {
             }
             QuantizedModel q = QuantizedModel.build(model, plans);
             // the same model in float with every weight replaced by scale * q
-            Sequential dequantized = floatModel("conv(3,3,pad=1) relu flatten linear(37) relu linear(4)", new int[] {1, 9, 9}, 8);
+            Sequential dequantized = floatModel(spec, new int[] {1, 9, 9}, 8);
             for (int i : plans.keySet()) {
                 Layer l = dequantized.layers().get(i);
                 Tensor w = l instanceof Linear lin ? lin.weight().value() : ((Conv2d) l).weight().value();
@@ -194,7 +202,7 @@ class QuantizedModelTest {
             float[] got = q.predict(x).data();
             double tol = mode == ActivationMode.FLOAT ? 1e-4 : 0.05;   // W4A8 also rounds the activations
             for (int i = 0; i < want.length; i++) {
-                assertEquals(want[i], got[i], tol * (1 + Math.abs(want[i])), mode + " output " + i);
+                assertEquals(want[i], got[i], tol * (1 + Math.abs(want[i])), spec + ", " + mode + ": output " + i);
             }
         }
     }
