@@ -27,7 +27,9 @@ import jdk.incubator.vector.VectorSpecies;
  * XOR 0x88888888 restores the two's complement nibbles, two 32-bit shifts sign-extend each one,
  * converted to float in place and multiplied with the permuted activations; each block's lane
  * sums are scaled per group. Within float rounding of the twin. Many activation rows
- * ({@link #GEMM_ROWS} or more) dequantize the weights block by block for the FP32 GEMM instead.
+ * ({@link #GEMM_ROWS} or more) dequantize the weights block by block for the FP32 GEMM instead;
+ * W4A8 with {@link #A8_GEMM_ROWS} or more runs every group's exact integer dot products as an FP32
+ * GEMM over integer-valued floats, with the same bits ({@link #gemmA8ViaFloat}).
  *
  * <p>Measured (GEMV 4096 x 4096, group 64, one thread, a shared Zen 3 whose other core was
  * mostly busy with other builds: figures drift by 30% from minute to minute):
@@ -87,8 +89,21 @@ final class VectorInt4Kernels implements Int4Kernels {
     /** Loads whose products one 16-bit lane can sum: 16 * 15 * 127 < 2^15. */
     private static final int LOADS_PER_WIDEN = 4;
 
-    /** From this many activation rows on, {@link #gemm} goes through the FP32 GEMM (not yet measured: the INT8 crossover is 48). */
-    static final int GEMM_ROWS = 8;
+    /**
+     * From this many activation rows on, {@link #gemm} unpacks the weights for the FP32 GEMM. Row
+     * path against GEMM path, two builds in one JVM, one thread (> 1: the GEMM faster): 300 x 784
+     * 0.30, 0.51, 0.78, 1.32, 1.45 at 2, 4, 8, 12, 16 rows; 1024 x 1024 0.15, 0.40, 0.51, 0.81,
+     * 1.19; 120 x 400 0.62, 0.97, 1.18 and 2.83 at 2, 4, 8 and 16.
+     */
+    static final int GEMM_ROWS = 12;
+    /**
+     * From this many activation rows on, {@link #gemmA8} runs as per-group FP32 GEMMs
+     * ({@link #gemmA8ViaFloat}), whose short products (K = one group) pay more per multiply-add:
+     * measured as above, 300 x 784 0.44, 0.76, 0.85, 1.05 at 8, 16, 32, 64 rows; 1024 x 1024 0.31,
+     * 0.54, 0.66, 0.82; 120 x 400 0.53, 1.09, 1.06, 1.69. A convolution's lowered rows (hundreds per
+     * sample) gain most: LeNet-5 with W4A8 ran 31x slower than FP32 through the row path.
+     */
+    static final int A8_GEMM_ROWS = 64;
     /** Below this many multiply-adds the product stays on the calling thread (as for the INT8 GEMV, see {@link Int8Gemv}). */
     private static final long PARALLEL_WORK = 1L << 20;
     private static final int FLOAT_BLOCK = 1 << 20;
@@ -283,7 +298,7 @@ final class VectorInt4Kernels implements Int4Kernels {
     public void gemmA8(int m, float[] x, int xOff, Int4Matrix w, float[] bias, boolean relu, float[] y, int yOff) {
         Int4Kernels.check(m, x, xOff, w, bias, y, yOff);
         if (m == 0) return;
-        if (m >= GEMM_ROWS) {
+        if (m >= A8_GEMM_ROWS) {
             gemmA8ViaFloat(m, x, xOff, w, bias, relu, y, yOff);
             return;
         }

@@ -137,6 +137,27 @@ class Int4KernelsTest {
     }
 
     @Test
+    void w4a8ManyRowsBitExact() {
+        // from A8_GEMM_ROWS rows on the product runs as per-group FP32 GEMMs: the same bits
+        SplittableRandom r = new SplittableRandom(27);
+        int m = VectorInt4Kernels.A8_GEMM_ROWS + 1;
+        for (int gs : GROUPS) {
+            for (int n : new int[] {3, 17}) {
+                for (int k : depths(gs)) {
+                    Int4Matrix w = randomMatrix(r, n, k, gs);
+                    float[] x = floats(r, 1 + m * k);
+                    float[] bias = r.nextBoolean() ? floats(r, n) : null;
+                    boolean relu = r.nextBoolean();
+                    float[] ys = new float[m * n], yv = new float[m * n];
+                    scalar.gemmA8(m, x, 1, w, bias, relu, ys, 0);
+                    vector.gemmA8(m, x, 1, w, bias, relu, yv, 0);
+                    assertArrayEquals(ys, yv, "g=" + gs + " m=" + m + " n=" + n + " k=" + k);
+                }
+            }
+        }
+    }
+
+    @Test
     void w4a8Extremes() {
         for (int gs : GROUPS) {
             int n = 3, k = 300;
