@@ -33,24 +33,30 @@ public final class MagnitudePruning {
         }
     }
 
-    /** Prunes the smallest {@code round(sparsity * n)} of the n weights of {@code group}, by |w|, then position. */
+    /**
+     * Prunes the smallest {@code round(sparsity * n)} of the n weights of {@code group}, by |w|, then
+     * position; weights already masked stay masked even when there are more of them (a model
+     * pruned further than asked keeps its mask rather than letting fine-tuning regrow weights).
+     */
     static void pruneSmallest(List<PrunableWeights> group, double sparsity) {
         long n = 0;
         for (PrunableWeights w : group) n += w.weight().value().size();
         int prune = (int) Math.round(sparsity * n);
         // sort keys: |w| as its (non-negative) float bits in the high half, the position in the low
         long[] keys = new long[(int) n];
+        boolean[] pruned = new boolean[(int) n];
         int k = 0;
         for (PrunableWeights w : group) {
             boolean[] old = w.weight().mask();
             float[] v = w.weight().value().data();
             for (int i = 0; i < v.length; i++, k++) {
-                float a = old != null && !old[i] ? 0f : Math.abs(v[i]);
+                boolean masked = old != null && !old[i];
+                pruned[k] = masked;
+                float a = masked ? 0f : Math.abs(v[i]);
                 keys[k] = ((long) Float.floatToIntBits(a) << 32) | k;
             }
         }
         Arrays.sort(keys);
-        boolean[] pruned = new boolean[(int) n];
         for (int i = 0; i < prune; i++) pruned[(int) keys[i]] = true;
         int at = 0;
         for (PrunableWeights w : group) {

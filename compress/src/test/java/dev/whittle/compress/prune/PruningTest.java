@@ -63,6 +63,24 @@ class PruningTest {
     }
 
     @Test
+    void pruningToLessThanAnExistingMaskKeepsTheMask() throws BadInputException {
+        // a model already 90% sparse, pruned "to 50%" (the CLI on a pruned file): nothing regrows
+        for (MagnitudePruning.Scope scope : MagnitudePruning.Scope.values()) {
+            Sequential m = ArchSpec.build("flatten linear(50) relu linear(20) relu linear(5)", new int[] {30}, 1);
+            MagnitudePruning.prune(m, 0.9, scope);
+            List<boolean[]> before = PrunableWeights.of(m).stream().map(w -> w.weight().mask().clone()).toList();
+            MagnitudePruning.prune(m, 0.5, scope);
+            assertEquals(0.9, PrunableWeights.sparsity(m), 1e-3, scope.toString());
+            List<PrunableWeights> after = PrunableWeights.of(m);
+            for (int l = 0; l < after.size(); l++) {
+                assertArrayEquals(before.get(l), after.get(l).weight().mask(), scope + " layer " + l);
+            }
+            MagnitudePruning.prune(m, 0.95, scope);   // further still works
+            assertEquals(0.95, PrunableWeights.sparsity(m), 1e-3, scope.toString());
+        }
+    }
+
+    @Test
     void masksHoldThroughAdamAndSgdSteps() throws BadInputException {
         for (boolean adam : new boolean[] {true, false}) {
             Sequential m = ArchSpec.build("flatten linear(8) relu linear(3)", new int[] {6}, 2);
