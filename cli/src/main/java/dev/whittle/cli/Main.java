@@ -47,6 +47,18 @@ public final class Main implements Runnable {
                 err.flush();
                 return BAD_INPUT;
             }
+            Throwable io = ex instanceof java.io.UncheckedIOException u ? u.getCause() : ex;
+            if (io instanceof java.nio.file.FileSystemException fs) {
+                // a disk that filled up or a file that vanished mid-run: the file and the reason, one line
+                err.println("whittle: " + fs.getFile() + ": " + (fs.getReason() != null ? fs.getReason() : fs.getClass().getSimpleName()));
+                err.flush();
+                return INTERNAL;
+            }
+            if (io instanceof java.io.IOException e) {
+                err.println("whittle: input/output error: " + e.getMessage());
+                err.flush();
+                return INTERNAL;
+            }
             err.println("whittle: internal error: " + ex);
             ex.printStackTrace(err);
             err.flush();

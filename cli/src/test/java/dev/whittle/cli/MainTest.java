@@ -306,6 +306,33 @@ class MainTest {
         assertEquals("x", Files.readString(plainFile));
     }
 
+    @Test
+    void outputsThatWouldOverwriteAnInputOrEachOtherAreRejected() throws IOException {
+        Path copy = Files.copy(model, dir.resolve("copy.safetensors"));
+        byte[] before = Files.readAllBytes(copy);
+        Path link = Files.createSymbolicLink(dir.resolve("link.safetensors"), copy);
+        assertRejected("is the --model file", "eval", "--model", copy.toString(), "--report", copy.toString());
+        assertRejected("is the --model file", "inspect", "--model", copy.toString(), "--report", copy.toString());
+        assertRejected("is the --model file", "prune", "--model", copy.toString(), "--out", copy.toString());
+        assertRejected("is the --model file", "quantize", "--model", link.toString(), "--out", copy.toString());
+        assertRejected("is the --model file", "quantize", "--model", dir.resolve(".").resolve("copy.safetensors").toString(),
+                "--out", copy.toString());
+        Path both = dir.resolve("both.safetensors");
+        assertRejected("is also the", "train", "--arch", "mlp(784,10)", "--epochs", "1", "--out", both.toString(),
+                "--report", both.toString());
+        assertFalse(Files.exists(both));
+        assertTrue(Arrays.equals(before, Files.readAllBytes(copy)), "the model file changed");
+    }
+
+    @Test
+    void outputsWhereNoFileCanBeMadeAreRejectedBeforeTheWork() {
+        // /proc takes no new files, whoever runs the tests (root included)
+        Run r = assertRejected("cannot write in /proc", "train", "--arch", "mlp(784,10)", "--epochs", "1",
+                "--out", "/proc/whittle-test/m.safetensors");
+        assertFalse(r.out.contains("epoch"), "trained before rejecting --out: " + r.out);
+        assertRejected("cannot write in /proc", "eval", "--model", model.toString(), "--report", "/proc/whittle-test.json");
+    }
+
     static String[] concat(String[] a, String... b) {
         String[] all = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
