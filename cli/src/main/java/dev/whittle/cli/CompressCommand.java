@@ -13,6 +13,7 @@ import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
+import dev.whittle.engine.nn.ArchSpec;
 import dev.whittle.engine.nn.Sequential;
 import dev.whittle.engine.train.EpochStats;
 import dev.whittle.engine.train.TrainingListener;
@@ -24,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -113,6 +115,7 @@ final class CompressCommand implements Callable<Integer> {
         Sequential model = loaded.floatModel(modelPath);
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());
+        checkStudents(recipe, model, split.train().sampleShape());
 
         Map<String, Object> manifest = manifest(recipe);
         Map<String, String> meta = new LinkedHashMap<>();
@@ -153,6 +156,19 @@ final class CompressCommand implements Callable<Integer> {
             o.println("html   " + html);
         }
         return new Result(outcome, outputHash);
+    }
+
+    /** Every distill step's student is built once now, so a wrong spec or class count fails before the baseline. */
+    private void checkStudents(Recipe recipe, Sequential model, int[] sampleShape) throws BadInputException {
+        for (Recipe.Step step : recipe.steps()) {
+            if (!step.name().equals("distill")) continue;
+            String spec = step.text("student").replace('_', ' ');
+            Sequential student = ArchSpec.build(spec, sampleShape, seed);
+            if (!Arrays.equals(student.outputShape(), model.outputShape())) {
+                throw new BadInputException("distill student \"" + spec + "\": the student outputs " + Arrays.toString(student.outputShape())
+                        + " but the model " + Arrays.toString(model.outputShape()));
+            }
+        }
     }
 
     private Recipe recipe() throws BadInputException {

@@ -53,6 +53,8 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         int threads = common.begin();
         CommonOptions.checkOutputPath("--out-dir", outDir.resolve("demo.log"));
+        // the compress step's rule, checked before the teacher is trained
+        if (runs != 0 && (runs < 5 || runs > 1_000_000)) throw new BadInputException("--runs: must be 0 or between 5 and 1000000, got " + runs);
         Files.createDirectories(outDir);
         PrintStream console = System.out;
         Path logFile = outDir.resolve("demo.log");

@@ -136,7 +136,17 @@ class CompressCommandTest {
         assertRejected("--max-accuracy-drop", "compress", "--model", model.toString(), "--max-accuracy-drop", "-1", "--out", out.toString());
         assertRejected("unknown step", "compress", "--model", model.toString(), "--steps", "prune,fold", "--out", out.toString());
         assertRejected("[1, 28, 28]", "compress", "--model", model.toString(), "--data", "csv:" + writeCsv(), "--out", out.toString());
+        // a student with the wrong class count: refused before the baseline, not a crash in the distill step
+        MainTest.Run student = assertRejected("outputs [7]", "compress", "--model", model.toString(), "--runs", "0",
+                "--student-arch", "mlp(784,32,7)", "--out", out.toString());
+        assertFalse(student.out().contains("recipe"), student.out());
+        assertRejected("outputs [7]", "compress", "--model", model.toString(), "--recipe", recipe("distill student=mlp(784,32,7)").toString(),
+                "--out", out.toString());
         assertFalse(Files.exists(out));
+        // the demo's --runs is checked before the teacher is trained, nothing written
+        Path demo = dir.resolve("demo-rejected");
+        assertRejected("--runs", "demo", "--runs", "3", "--out-dir", demo.toString());
+        assertFalse(Files.exists(demo));
     }
 
     @Test
