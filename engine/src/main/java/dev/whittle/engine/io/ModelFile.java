@@ -139,7 +139,7 @@ public final class ModelFile {
                 throw new BadInputException(file + ": tensor '" + t.name() + "' has shape " + Arrays.toString(e.shape())
                         + ", the architecture needs " + Arrays.toString(target.shape()));
             }
-            float[] values = e.toFloats();
+            float[] values = e.toFiniteFloats(file);
             System.arraycopy(values, 0, target.data(), 0, values.length);
         }
         for (TensorEntry e : st.tensors()) {

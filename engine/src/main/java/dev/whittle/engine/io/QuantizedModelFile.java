@@ -331,7 +331,7 @@ final class QuantizedModelFile {
             throws BadInputException {
         TensorEntry e = require(file, st, name, used);
         checkTensor(file, e, DType.F32, shape);
-        float[] v = e.toFloats();
+        float[] v = e.toFiniteFloats(file);
         System.arraycopy(v, 0, target, 0, v.length);
     }
 

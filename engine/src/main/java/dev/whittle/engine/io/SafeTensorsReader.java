@@ -58,6 +58,8 @@ final class SafeTensorsReader {
 
     private SafeTensorsFile read() throws IOException, BadInputException {
         if (Files.isDirectory(path)) throw bad("is a directory, not a safetensors file");
+        // a named pipe or a device would block or never end: only regular files are read
+        if (Files.exists(path) && !Files.isRegularFile(path)) throw bad("is not a regular file");
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ);

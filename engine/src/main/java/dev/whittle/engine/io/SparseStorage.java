@@ -183,7 +183,7 @@ final class SparseStorage {
         }
         float[] nz;
         if (values.dtype() == DType.F32) {
-            nz = values.toFloats();
+            nz = values.toFiniteFloats(file);
         } else {
             byte[] b = values.data();
             nz = new float[b.length];

@@ -65,6 +65,21 @@ public record TensorEntry(String name, DType dtype, int[] shape, byte[] data) {
         return values;
     }
 
+    /**
+     * {@link #toFloats()} for values a model computes with (weights, biases): a NaN or infinite
+     * element, which no training produces, is refused naming the file, the tensor and the element.
+     */
+    public float[] toFiniteFloats(java.nio.file.Path file) throws dev.whittle.engine.BadInputException {
+        float[] values = toFloats();
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw new dev.whittle.engine.BadInputException(file + ": tensor '" + name + "' element " + i + " is " + values[i]
+                        + "; a model's values must be finite");
+            }
+        }
+        return values;
+    }
+
     /** The elements of an I32 tensor. */
     public int[] toInts() {
         requireDType(DType.I32);

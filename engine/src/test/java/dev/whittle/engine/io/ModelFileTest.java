@@ -247,6 +247,32 @@ class ModelFileTest {
     }
 
     @Test
+    void nonFiniteValuesAreRejected() throws Exception {
+        float[] bad = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        for (int b = 0; b < bad.length; b++) {
+            float v = bad[b];
+            rejected("nonfinite-" + b, m -> m, t -> {
+                t.replaceAll(e -> {
+                    if (!e.name().equals("4.weight")) return e;
+                    float[] w = e.toFloats();
+                    w[5] = v;
+                    return TensorEntry.ofFloats("4.weight", w, e.shape());
+                });
+                return t;
+            }, "4.weight", "element 5", Float.toString(v));
+        }
+    }
+
+    @Test
+    void aNamedPipeIsRefusedRatherThanReadForever() throws Exception {
+        Path fifo = dir.resolve("pipe.safetensors");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is not available");
+        BadInputException e = assertThrows(BadInputException.class, () -> ModelFile.load(fifo));
+        assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+    }
+
+    @Test
     void tensorOfWrongDtypeIsRejected() throws Exception {
         rejected("dtype-i32", m -> m, t -> {
             t.replaceAll(e -> e.name().equals("0.bias") ? TensorEntry.ofInts("0.bias", new int[2], 2) : e);
