@@ -141,8 +141,8 @@ final class CompressCommand implements Callable<Integer> {
         o.println("final model, per layer:");
         o.print(MarkdownTable.layers(last.layers()));
         o.println();
-        o.printf(Locale.ROOT, "%.1fx smaller (%,d -> %,d bytes, header %,d), test accuracy %.2f%% -> %.2f%% (%+.2f points)",
-                (double) first.fileBytes() / last.fileBytes(), first.fileBytes(), last.fileBytes(), last.headerBytes(),
+        o.printf(Locale.ROOT, "%s (%,d -> %,d bytes, header %,d), test accuracy %.2f%% -> %.2f%% (%+.2f points)",
+                Reports.smaller((double) first.fileBytes() / last.fileBytes(), "%.1f"), first.fileBytes(), last.fileBytes(), last.headerBytes(),
                 100 * first.accuracy(), 100 * last.accuracy(), 100 * (last.accuracy() - first.accuracy()));
         if (!Double.isNaN(last.latencyUsP50())) o.print(", " + Reports.faster(first.latencyUsP50() / last.latencyUsP50(), "%.2f") + " at batch 1");
         o.println();

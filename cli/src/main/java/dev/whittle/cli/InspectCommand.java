@@ -165,7 +165,9 @@ final class InspectCommand implements Callable<Integer> {
                 case PER_CHANNEL -> "channel";
                 case PER_GROUP -> "group " + w.groupSize();
             };
-            rows.add(new Row(e.index(), e.spec(), q.outputShape(), (long) w.rows() * w.cols() + w.rows(), w.bits(), g, acts, q.flops(), null));
+            // a convolution that pools in place still shows its own output, as the FP32 file does
+            int[] shape = q instanceof QuantizedConv2d c ? c.convolutionShape() : q.outputShape();
+            rows.add(new Row(e.index(), e.spec(), shape, (long) w.rows() * w.cols() + w.rows(), w.bits(), g, acts, q.flops(), null));
         }
         return rows;
     }

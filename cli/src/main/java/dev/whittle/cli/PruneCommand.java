@@ -144,7 +144,7 @@ final class PruneCommand implements Callable<Integer> {
         o.println();
         o.printf(Locale.ROOT, "sparsity %.2f%%", 100 * sparsityAfter);
         if (result.structure() != null) o.printf(Locale.ROOT, "; units removed %.1f%%", 100 * result.structure().unitsRemoved());
-        o.printf(Locale.ROOT, "; accuracy drop %.2f points; %.2fx smaller", 100 * (before.accuracy() - after.accuracy()), ratio);
+        o.printf(Locale.ROOT, "; accuracy drop %.2f points; %s", 100 * (before.accuracy() - after.accuracy()), Reports.smaller(ratio, "%.2f"));
         if (timing != null) o.print("; " + Reports.faster(timing.get(0).latencyUsP50() / timing.get(1).latencyUsP50(), "%.2f") + " at batch 1");
         o.println();
         o.printf(Locale.ROOT, "saved %s (%,d bytes, header %,d bytes)%n", out, written.fileBytes(), written.headerBytes());

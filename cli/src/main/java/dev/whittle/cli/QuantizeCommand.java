@@ -202,7 +202,7 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         double ratio = (double) loaded.fileBytes() / written.fileBytes();
         o.println();
-        o.printf(Locale.ROOT, "accuracy drop %.2f points; %.2fx smaller", 100 * (before.accuracy() - after.accuracy()), ratio);
+        o.printf(Locale.ROOT, "accuracy drop %.2f points; %s", 100 * (before.accuracy() - after.accuracy()), Reports.smaller(ratio, "%.2f"));
         if (timing != null) {
             o.printf(Locale.ROOT, "; latency %.2fx of fp32; throughput %.2fx of fp32",
                     timing.get(1).latencyUsP50() / timing.get(0).latencyUsP50(),

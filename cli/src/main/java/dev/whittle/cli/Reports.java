@@ -20,6 +20,12 @@ final class Reports {
                 : String.format(java.util.Locale.ROOT, format, 1 / ratio) + "x slower";
     }
 
+    /** "3.2x smaller", or "1.5x larger" when the ratio (old size / new size) is below 1. */
+    static String smaller(double ratio, String format) {
+        return ratio >= 1 ? String.format(java.util.Locale.ROOT, format, ratio) + "x smaller"
+                : String.format(java.util.Locale.ROOT, format, 1 / ratio) + "x larger";
+    }
+
     static void write(Path file, Map<String, Object> report) throws IOException {
         writeText(file, Json.writePretty(report) + "\n");
     }

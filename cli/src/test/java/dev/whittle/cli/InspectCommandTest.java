@@ -55,4 +55,27 @@ class InspectCommandTest {
         for (Object l : (List<?>) MainTest.readReport(report).get("layers")) stored.add(((Map<?, ?>) l).get("stored"));
         assertEquals(List.of("-", "huffman", "-", "dense"), stored);
     }
+
+    @Test
+    void aConvolutionThatPoolsInPlaceShowsItsOwnOutputShape() throws Exception {
+        Sequential model = ArchSpec.build("conv(4,3,pad=1) relu maxpool(2) flatten linear(3)", new int[] {1, 8, 8}, 1);
+        Map<Integer, QuantizedModel.LayerPlan> plans = new HashMap<>();
+        for (int i : new int[] {0, 4}) {
+            var weight = model.layers().get(i).parameters().get(0).value();
+            int rows = weight.dim(0), cols = weight.size() / rows;
+            plans.put(i, new QuantizedModel.LayerPlan(QuantizedWeights.roundToNearest(weight.data(), rows, cols, 8, Granularity.PER_CHANNEL, 0),
+                    ActivationMode.INT8, Quantization.affine(QuantRange.INT8, -1f, 4f)));
+        }
+        QuantizedModel q = QuantizedModel.build(model, plans);
+        assertTrue(q.steps().stream().anyMatch(s -> s instanceof dev.whittle.engine.quant.QuantizedConv2d c && c.poolsFused()),
+                "the test needs a convolution that pools in place");
+        Path file = dir.resolve("conv.safetensors");
+        ModelFile.save(q, file, Map.of());
+        MainTest.Run r = MainTest.run("inspect", "--model", file.toString());
+        assertEquals(0, r.code(), r.err());
+        String conv = r.out().lines().filter(l -> l.startsWith("0 ")).findFirst().orElseThrow();
+        String pool = r.out().lines().filter(l -> l.startsWith("2 ")).findFirst().orElseThrow();
+        assertTrue(conv.contains("[4,8,8]"), r.out());
+        assertTrue(pool.contains("[4,4,4]"), r.out());
+    }
 }

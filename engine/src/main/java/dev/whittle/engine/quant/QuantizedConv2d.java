@@ -406,6 +406,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
         return shape.clone();
     }
 
+    /** The convolution's own output shape, {@code [out, oh, ow]}, before a fused pooling ({@link #outputShape()} is after it). */
+    public int[] convolutionShape() {
+        return new int[] {outC, outH, outW};
+    }
+
     @Override
     public String spec() {
         return "conv(" + outC + "," + kernel + (stride != 1 ? ",stride=" + stride : "") + (pad != 0 ? ",pad=" + pad : "") + ")";
