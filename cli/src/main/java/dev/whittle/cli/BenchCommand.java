@@ -78,7 +78,11 @@ final class BenchCommand implements Runnable {
             int threads = common.begin();
             if (runs < 5 || runs > 1_000_000) throw new BadInputException("--runs: must be between 5 and 1000000, got " + runs);
             List<dev.whittle.engine.Model> loaded = new java.util.ArrayList<>();
-            for (java.nio.file.Path f : models) loaded.add(dev.whittle.engine.io.ModelFile.load(f).model());
+            for (java.nio.file.Path f : models) {
+                dev.whittle.engine.io.ModelFile.Loaded file = dev.whittle.engine.io.ModelFile.load(f);
+                if (loaded.isEmpty()) data.defaultTo(file.metadata(), f);   // the reference model's data
+                loaded.add(file.model());
+            }
             var split = data.open(0);
             for (int i = 0; i < loaded.size(); i++) {
                 ModelStats.checkInputs(models.get(i), loaded.get(i), data.name, split.test().sampleShape());

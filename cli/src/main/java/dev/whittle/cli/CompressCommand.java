@@ -112,6 +112,7 @@ final class CompressCommand implements Callable<Integer> {
         if (runs != 0 && (runs < 5 || runs > 1_000_000)) throw new BadInputException("--runs: must be 0 or between 5 and 1000000, got " + runs);
         Recipe recipe = recipe();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
+        data.defaultTo(loaded.metadata(), modelPath);
         Sequential model = loaded.floatModel(modelPath);
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());

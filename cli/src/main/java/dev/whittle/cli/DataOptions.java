@@ -4,13 +4,18 @@ import dev.whittle.datasets.DataSplit;
 import dev.whittle.datasets.Datasets;
 import dev.whittle.engine.BadInputException;
 import java.nio.file.Path;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /** Which dataset to use: {@code --data}, {@code --data-dir}, {@code --test-fraction}. */
 final class DataOptions {
 
-    @Option(names = "--data", paramLabel = "NAME", defaultValue = Datasets.DEFAULT,
-            description = "mnist-10k (embedded, default), fashion-mnist, mnist, idx:DIR or csv:PATH.")
+    /** The metadata key under which a model file records the data it was trained on. */
+    static final String MODEL_DATASET_KEY = "whittle.dataset";
+
+    @Option(names = "--data", paramLabel = "NAME",
+            description = "mnist-10k (embedded), fashion-mnist, mnist, idx:DIR or csv:PATH (default: the data a model file"
+                    + " records it was trained on, else mnist-10k).")
     String name;
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Where to look first for fashion-mnist or mnist IDX files.")
@@ -20,7 +25,28 @@ final class DataOptions {
             description = "For csv: data, the seeded stratified fraction held out as the test split (default: 0.2).")
     Double testFraction;
 
+    /**
+     * Without {@code --data}, the data the model was trained on as its file records
+     * ({@value #MODEL_DATASET_KEY}), said on stderr, else the embedded default: evaluating a
+     * Fashion-MNIST model on digits without a word gave 14% accuracy and calibrated or fine-tuned
+     * it on the wrong images.
+     */
+    void defaultTo(Map<String, String> modelMetadata, Path modelFile) {
+        if (name != null) return;
+        String recorded = modelMetadata.get(MODEL_DATASET_KEY);
+        if (recorded == null || recorded.isBlank()) {
+            name = Datasets.DEFAULT;
+            return;
+        }
+        name = recorded;
+        if (!recorded.equals(Datasets.DEFAULT)) {
+            System.err.println("whittle: note: no --data given; using " + recorded + ", the data " + modelFile.getFileName()
+                    + " was trained on");
+        }
+    }
+
     DataSplit open(long seed) throws BadInputException {
+        if (name == null) name = Datasets.DEFAULT;
         if (testFraction != null && !name.startsWith("csv:")) {
             System.err.println("whittle: note: --test-fraction applies only to csv: data; " + name + " has a fixed test split");
         }

@@ -106,6 +106,7 @@ final class DistillCommand implements Callable<Integer> {
         if (shift < 0) throw new BadInputException("--shift: must be >= 0, got " + shift);
         List<DistillConfig.Hint> hintList = parseHints();
         ModelFile.Loaded loaded = ModelFile.load(teacherPath);
+        data.defaultTo(loaded.metadata(), teacherPath);
         Model teacher = loaded.model();
         if (!hintList.isEmpty() && !(teacher instanceof Sequential)) {
             throw new BadInputException("--hint: " + teacherPath + " is quantized; hints need an FP32 teacher");

@@ -36,6 +36,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         int threads = common.begin();
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
+        data.defaultTo(loaded.metadata(), modelPath);
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(modelPath, loaded.model(), data.name, split.test().sampleShape());
         if (loaded.model().outputShape()[0] < split.test().numClasses()) {

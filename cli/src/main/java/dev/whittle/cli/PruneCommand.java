@@ -89,6 +89,7 @@ final class PruneCommand implements Callable<Integer> {
         PruneConfig config = config();
         if (runs != 0 && (runs < 5 || runs > 1_000_000)) throw new BadInputException("--runs: must be 0 or between 5 and 1000000, got " + runs);
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
+        data.defaultTo(loaded.metadata(), modelPath);
         Sequential model = loaded.floatModel(modelPath);
         if (config.method() == PruneConfig.Method.REMOVE_LAYER && (config.layer() >= model.layers().size())) {
             throw new BadInputException("--method remove-layer:" + config.layer() + ": " + modelPath + " has " + model.layers().size() + " layers");

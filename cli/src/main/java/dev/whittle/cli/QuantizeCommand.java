@@ -118,6 +118,7 @@ final class QuantizeCommand implements Callable<Integer> {
         QuantizationConfig config = config();
         if (runs != 0 && (runs < 5 || runs > 1_000_000)) throw new BadInputException("--runs: must be 0 or between 5 and 1000000, got " + runs);
         ModelFile.Loaded loaded = ModelFile.load(modelPath);
+        data.defaultTo(loaded.metadata(), modelPath);
         Sequential model = loaded.floatModel(modelPath);
         for (int i : config.keepFloat()) {
             if (i < 0 || i >= model.layers().size() || !PostTrainingQuantizer.quantizable(model.layers().get(i))) {

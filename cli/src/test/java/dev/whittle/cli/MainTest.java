@@ -236,6 +236,12 @@ class MainTest {
         double acc = number(readReport(report), "accuracy");
         assertEquals(acc, number(readReport(evalReport), "accuracy"), 0.0);
         assertTrue(acc > 0.9, "csv accuracy " + acc);
+        // without --data, eval takes the data the file records it was trained on, and says so
+        Path defaulted = dir.resolve("csv-eval-default.json");
+        Run d = run("eval", "--model", out.toString(), "--report", defaulted.toString());
+        assertEquals(0, d.code, d.err);
+        assertTrue(d.err.contains("no --data given; using csv:" + csv), d.err);
+        assertEquals(acc, number(readReport(defaulted), "accuracy"), 0.0);
     }
 
     /** 60 rows, 4 features, 3 well-separated classes (feature k is large for class k). */
