@@ -41,6 +41,12 @@ public final class OpenBlasPeer implements AutoCloseable {
             throw new BadInputException("--peer openblas: python3 stopped before answering" + stderrTail());
         }
         if (first.get("error") != null) throw new BadInputException("--peer openblas: " + first.get("error"));
+        if (first.get("openblas_core") == null) {
+            // no OpenBLAS in the process (Debian's numpy 1.24 runs the reference BLAS, 25x slower):
+            // a ratio against it would be a false claim
+            throw new BadInputException("--peer openblas: numpy " + first.get("numpy") + " of " + first.get("executable")
+                    + " does not run OpenBLAS (no OpenBLAS library found in the process); use a python3 whose numpy does (numpy 2.x wheels bundle it)");
+        }
         this.info = first;
     }
 

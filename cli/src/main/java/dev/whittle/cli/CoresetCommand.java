@@ -55,8 +55,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "coreset", mixinStandardHelpOptions = true,
         description = {"Dataset distillation: choose or synthesise a few training images per class.",
-                "Random, herding, kcenter, forgetting, el2n or distribution matching (dm); writes them as IDX files with grid.png, and report the test accuracy of models trained on them",
-                "(mean ± std over --eval-runs seeds) next to a random subset of the same budget and the full training split."})
+                "Random, herding, kcenter, forgetting, el2n or distribution matching (dm); writes them as IDX files with grid.png and reports the test accuracy of models trained on them (mean ± std over --eval-runs seeds) next to a random subset of the same budget and the full training split."})
 final class CoresetCommand implements Callable<Integer> {
 
     /** The images per class shown in grid.png; a larger budget shows its first ones. */

@@ -23,9 +23,8 @@ import picocli.CommandLine.Option;
  * the table of what compression cost and saved.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"The whole tour in about a minute, on the embedded mnist-10k digits: train a teacher, distil a smaller",
-                "student, prune it, share its weights, quantize it to integer kernels, and pick a 10-per-class coreset;",
-                "prints what each step cost and saved and writes an HTML report."})
+        description = {"The whole tour in about a minute, on the embedded mnist-10k digits.",
+                "Trains a teacher, distils a smaller student, prunes it, shares its weights, quantizes it to integer kernels and picks a 10-per-class coreset; prints what each step cost and saved and writes an HTML report."})
 final class DemoCommand implements Callable<Integer> {
 
     /** The recipe the demo compresses with: short fine-tuning, so the tour stays near a minute. */

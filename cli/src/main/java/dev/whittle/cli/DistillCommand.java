@@ -34,8 +34,7 @@ import picocli.CommandLine.Option;
 /** {@code whittle distill}: train a small student from a trained teacher's soft outputs. */
 @Command(name = "distill", mixinStandardHelpOptions = true,
         description = {"Train a small student model from a trained teacher's soft outputs.",
-                "Hinton et al. 2015 soft targets, optional FitNets hints; saves the student and reports teacher, student and",
-                "(with --baseline) the same student trained without the teacher."})
+                "Hinton et al. 2015 soft targets, optional FitNets hints; saves the student and reports teacher, student and (with --baseline) the same student trained without the teacher."})
 final class DistillCommand implements Callable<Integer> {
 
     @Option(names = "--teacher", paramLabel = "FILE", required = true, description = "The trained teacher (.safetensors; FP32 or quantized).")

@@ -33,8 +33,7 @@ import picocli.CommandLine.Option;
 /** {@code whittle prune}: remove weights, units or a layer from a trained model, fine-tune, and measure what it saved. */
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = {"Prune a trained model and fine-tune it.",
-                "Magnitude, 2:4, structured neurons/filters, or a whole layer; saves it (sparse weights compressed) and reports",
-                "accuracy, size, sparsity, batch-1 latency and batch-64 throughput before and after."})
+                "Magnitude, 2:4, structured neurons/filters, or a whole layer; saves it (sparse weights compressed) and reports accuracy, size, sparsity, batch-1 latency and batch-64 throughput before and after."})
 final class PruneCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "FILE", required = true, description = "The trained FP32 model (.safetensors).")
@@ -93,6 +92,11 @@ final class PruneCommand implements Callable<Integer> {
         Sequential model = loaded.floatModel(modelPath);
         if (config.method() == PruneConfig.Method.REMOVE_LAYER && (config.layer() >= model.layers().size())) {
             throw new BadInputException("--method remove-layer:" + config.layer() + ": " + modelPath + " has " + model.layers().size() + " layers");
+        }
+        if (config.method() == PruneConfig.Method.BN_GAMMA
+                && model.layers().stream().noneMatch(l -> l instanceof dev.whittle.engine.nn.BatchNorm)) {
+            // ranking by gamma needs a batch norm after the pruned layers; without any it would silently rank by L1
+            throw new BadInputException("--method bn-gamma: " + modelPath + " (" + model.arch() + ") has no batch norm; use l1-structured or l2-structured");
         }
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());

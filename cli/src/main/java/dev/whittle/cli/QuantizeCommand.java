@@ -41,9 +41,7 @@ import picocli.CommandLine.Option;
 /** {@code whittle quantize}: post-training quantization of a trained FP32 model, with its cost and savings measured. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         description = {"Quantize a trained model to INT8 or INT4 integer kernels.",
-                "Post-training calibration on training samples, optionally folding batch norms, equalizing layers, correcting",
-                "biases, GPTQ rounding or quantization-aware fine-tuning; saves it and reports accuracy, size, batch-1 latency",
-                "and batch-64 throughput before and after."})
+                "Post-training calibration on training samples, optionally folding batch norms, equalizing layers, correcting biases, GPTQ rounding or quantization-aware fine-tuning; saves it and reports accuracy, size, batch-1 latency and batch-64 throughput before and after."})
 final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "FILE", required = true, description = "The trained FP32 model (.safetensors).")
@@ -130,6 +128,14 @@ final class QuantizeCommand implements Callable<Integer> {
                 throw new BadInputException("--int8-layers: layer " + i + " is not a Linear or Conv2d of " + modelPath + " (see whittle inspect)");
             }
             if (config.keepFloat().contains(i)) throw new BadInputException("--int8-layers: layer " + i + " is also in --keep-float");
+        }
+        boolean anyQuantized = false;
+        for (int i = 0; i < model.layers().size(); i++) {
+            if (PostTrainingQuantizer.quantizable(model.layers().get(i)) && !config.keepFloat().contains(i)) anyQuantized = true;
+        }
+        if (!anyQuantized) {
+            throw new BadInputException("--keep-float " + keepFloat.toString().replaceAll("[\\[\\] ]", "") + ": every Linear and Conv2d of "
+                    + modelPath + " would stay FP32; nothing is left to quantize");
         }
         DataSplit split = data.open(seed);
         ModelStats.checkInputs(modelPath, model, data.name, split.train().sampleShape());

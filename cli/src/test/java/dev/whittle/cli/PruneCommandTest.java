@@ -95,6 +95,7 @@ class PruneCommandTest {
         assertRejected("--schedule gradual", MainTest.concat(base, "--finetune-epochs", "0"));
         assertRejected("--rewind", MainTest.concat(base, "--rewind"));
         assertRejected("output layer", MainTest.concat(base, "--method", "remove-layer:6", "--finetune-epochs", "0"));
+        assertRejected("has no batch norm", MainTest.concat(base, "--method", "bn-gamma"));
         assertFalse(Files.exists(dir.resolve("x.safetensors")));
     }
 }

@@ -100,6 +100,7 @@ class QuantizeCommandTest {
     void badOptionsAreRejectedBeforeAnyWork() throws IOException {
         String[] base = {"quantize", "--model", model.toString(), "--data", "mnist-10k", "--out", dir.resolve("x.safetensors").toString()};
         assertRejected("--bits", MainTest.concat(base, "--bits", "3"));
+        assertRejected("nothing is left to quantize", MainTest.concat(base, "--keep-float", "0,4,6"));
         assertRejected("--weights", MainTest.concat(base, "--bits", "4", "--weights", "channel"));
         assertRejected("--weights", MainTest.concat(base, "--weights", "group:48", "--bits", "4"));
         assertRejected("--weights", MainTest.concat(base, "--weights", "group:64"));
