@@ -180,6 +180,8 @@ final class CompressCommand implements Callable<Integer> {
                 text = Files.readString(recipeFile, StandardCharsets.UTF_8);
             } catch (NoSuchFileException e) {
                 throw new BadInputException("--recipe: " + recipeFile + " does not exist");
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new BadInputException("--recipe: " + recipeFile + " is not UTF-8 text (a recipe is one step a line; is it a model file?)", e);
             } catch (IOException e) {
                 throw new BadInputException("--recipe: " + recipeFile + " cannot be read: " + e.getMessage(), e);
             }

@@ -125,6 +125,11 @@ final class DistillCommand implements Callable<Integer> {
         }
         long totalSteps = steps != null ? steps : Distiller.stepsFor(epochs != null ? epochs : 10, train.size(), batchSize);
         DistillConfig config = new DistillConfig(temperature, alpha, hintList, totalSteps, batchSize, lr, seed, shift, !noCache);
+        try {
+            Distiller.checkHints(teacher, student, config);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--hint: " + e.getMessage().replaceFirst("^hint: ", ""));
+        }
         PrintStream o = System.out;
         o.println("teacher  " + teacherPath + "  (" + teacher.arch() + ", " + String.format(Locale.ROOT, "%,d", teacher.parameterCount()) + " parameters)");
         o.println("student  " + studentArch + "  (" + String.format(Locale.ROOT, "%,d", student.parameterCount()) + " parameters)");

@@ -93,6 +93,11 @@ final class PruneCommand implements Callable<Integer> {
         if (config.method() == PruneConfig.Method.REMOVE_LAYER && (config.layer() >= model.layers().size())) {
             throw new BadInputException("--method remove-layer:" + config.layer() + ": " + modelPath + " has " + model.layers().size() + " layers");
         }
+        if (config.method() == PruneConfig.Method.REMOVE_LAYER && !(model.layers().get(config.layer()) instanceof dev.whittle.engine.nn.Linear)
+                && !(model.layers().get(config.layer()) instanceof dev.whittle.engine.nn.Conv2d)) {
+            throw new BadInputException("--method remove-layer:" + config.layer() + ": layer " + config.layer() + " of " + modelPath + " is "
+                    + model.layers().get(config.layer()).spec() + ", not a Linear or Conv2d (see whittle inspect)");
+        }
         if (config.method() == PruneConfig.Method.BN_GAMMA
                 && model.layers().stream().noneMatch(l -> l instanceof dev.whittle.engine.nn.BatchNorm)) {
             // ranking by gamma needs a batch norm after the pruned layers; without any it would silently rank by L1

@@ -132,6 +132,7 @@ class CompressCommandTest {
         assertRejected("squeeze", "compress", "--model", model.toString(), "--recipe", recipe("squeeze hard").toString(), "--out", out.toString());
         assertRejected("sparsity=2", "compress", "--model", model.toString(), "--recipe", recipe("prune sparsity=2").toString(), "--out", out.toString());
         assertRejected("does not exist", "compress", "--model", model.toString(), "--recipe", dir.resolve("none.recipe").toString(), "--out", out.toString());
+        assertRejected("is not UTF-8 text", "compress", "--model", model.toString(), "--recipe", model.toString(), "--out", out.toString());
         assertRejected("--student-arch", "compress", "--model", model.toString(), "--steps", "distill,quantize", "--out", out.toString());
         assertRejected("--max-accuracy-drop", "compress", "--model", model.toString(), "--max-accuracy-drop", "-1", "--out", out.toString());
         assertRejected("unknown step", "compress", "--model", model.toString(), "--steps", "prune,fold", "--out", out.toString());

@@ -79,7 +79,8 @@ class DistillCommandTest {
         assertRejected("--alpha", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--alpha", "2"));
         assertRejected("--epochs and --steps", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--epochs", "1", "--steps", "5"));
         assertRejected("--hint", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--hint", "1:2"));
-        assertRejected("--hint", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--hint", "9:1:1", "--steps", "1"));
+        MainTest.Run hint = assertRejected("--hint: the teacher has no layer 9", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--hint", "9:1:1", "--steps", "1"));
+        assertFalse(hint.out().contains("epoch"), "the hint was checked after the training header: " + hint.out());
         assertRejected("outputs", MainTest.concat(base, "--student-arch", "mlp(784,8,5)"));
         assertRejected("--train-subset", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--train-subset", "0"));
         assertRejected("--shift", MainTest.concat(base, "--student-arch", "mlp(784,8,10)", "--shift", "-1"));

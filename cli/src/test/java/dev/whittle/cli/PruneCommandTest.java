@@ -96,6 +96,7 @@ class PruneCommandTest {
         assertRejected("--rewind", MainTest.concat(base, "--rewind"));
         assertRejected("output layer", MainTest.concat(base, "--method", "remove-layer:6", "--finetune-epochs", "0"));
         assertRejected("has no batch norm", MainTest.concat(base, "--method", "bn-gamma"));
+        assertRejected("is relu, not a Linear or Conv2d", MainTest.concat(base, "--method", "remove-layer:1"));
         assertFalse(Files.exists(dir.resolve("x.safetensors")));
     }
 }

@@ -148,6 +148,16 @@ public final class Distiller {
         return a;
     }
 
+    /**
+     * Builds the hints of {@code config} and drops them: a caller checks them this way before any
+     * output, since a wrong layer index otherwise surfaces only when training starts.
+     *
+     * @throws IllegalArgumentException naming the hint's problem
+     */
+    public static void checkHints(Model teacher, Sequential student, DistillConfig config) {
+        hints(teacher, student, config);
+    }
+
     private static List<FeatureHint> hints(Model teacher, Sequential student, DistillConfig config) {
         List<FeatureHint> hints = new ArrayList<>();
         Rng rng = new Rng(config.seed() + 1);
