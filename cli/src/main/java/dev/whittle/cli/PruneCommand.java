@@ -118,8 +118,10 @@ final class PruneCommand implements Callable<Integer> {
         Map<String, String> meta = new LinkedHashMap<>(loaded.metadata());
         meta.keySet().removeIf(k -> k.startsWith("whittle.") && !k.equals("whittle.dataset"));
         String previous = loaded.metadata().get("whittle.recipe");
-        String mine = "prune --method " + method + " --sparsity " + sparsity + " --scope " + scope + " --schedule " + schedule
-                + " --finetune-epochs " + epochs + " --lr " + lr + (rewind ? " --rewind" : "") + " --seed " + seed;
+        // only the options the method used: 2:4 and remove-layer take no sparsity, structured pruning no scope or schedule
+        String mine = "prune --method " + method + (isMagnitude() || isStructured() ? " --sparsity " + sparsity : "")
+                + (isMagnitude() ? " --scope " + scope + " --schedule " + schedule + (rewind ? " --rewind" : "") : "")
+                + " --finetune-epochs " + epochs + " --lr " + lr + " --seed " + seed;
         meta.put("whittle.recipe", previous == null ? mine : previous + " | " + mine);
         meta.put("whittle.metrics", Json.write(Map.of("accuracy", after.accuracy())));
         Path parent = out.toAbsolutePath().getParent();

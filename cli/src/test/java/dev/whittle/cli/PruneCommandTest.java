@@ -67,7 +67,7 @@ class PruneCommandTest {
     }
 
     @Test
-    void structuredPruningRemovesUnitsForReal() throws IOException {
+    void structuredPruningRemovesUnitsForReal() throws Exception {
         Path out = dir.resolve("s.safetensors"), report = dir.resolve("s.json");
         MainTest.Run r = run("prune", "--model", model.toString(), "--data", "mnist-10k", "--method", "l2-structured", "--sparsity", "0.5",
                 "--finetune-epochs", "1", "--runs", "0", "--out", out.toString(), "--report", report.toString());
@@ -82,6 +82,11 @@ class PruneCommandTest {
         MainTest.Run removed = run("prune", "--model", model.toString(), "--data", "mnist-10k", "--method", "remove-layer:4",
                 "--finetune-epochs", "1", "--runs", "0", "--out", dir.resolve("r.safetensors").toString());
         assertEquals(0, removed.code(), removed.err());
+        // the recipe the file records names only the options the method used
+        String recorded = dev.whittle.engine.io.SafeTensors.read(dir.resolve("r.safetensors")).metadata().get("whittle.recipe");
+        assertTrue(recorded.endsWith("prune --method remove-layer:4 --finetune-epochs 1 --lr 0.001 --seed 0"), recorded);
+        String structured = dev.whittle.engine.io.SafeTensors.read(out).metadata().get("whittle.recipe");
+        assertTrue(structured.contains("--method l2-structured --sparsity 0.5 --finetune-epochs") && !structured.contains("--schedule"), structured);
     }
 
     @Test

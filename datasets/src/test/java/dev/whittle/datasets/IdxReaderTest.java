@@ -24,6 +24,15 @@ class IdxReaderTest {
     Path dir;
 
     @Test
+    void writtenFilesGetTheUsualPermissions() throws IOException {
+        // as any new file in the folder (umask), not the owner-only ones of a JDK temporary file
+        Path reference = Files.createFile(dir.resolve("reference"));
+        Path labels = dir.resolve("labels-idx1-ubyte");
+        IdxWriter.writeLabels(labels, new byte[] {1, 2, 3});
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(labels));
+    }
+
+    @Test
     void plainAndGzipFilesRoundTripThroughTheWriter() throws Exception {
         byte[] pixels = IdxBytes.pattern(7 * 5 * 3, 1);
         byte[] labels = {0, 1, 2, 3, 4, 5, (byte) 255};
