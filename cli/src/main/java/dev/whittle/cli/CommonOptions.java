@@ -89,7 +89,8 @@ final class CommonOptions {
         if (Files.isRegularFile(abs) && !Files.isWritable(abs)) {
             throw new BadInputException(option + ": " + file + " cannot be written (permission denied)");
         }
-        Path dir = abs.getParent();
+        // an existing folder (--out-dir) is written into; a file goes in its nearest existing folder
+        Path dir = Files.isDirectory(abs) ? abs : abs.getParent();
         while (dir != null && !Files.isDirectory(dir)) dir = dir.getParent();
         if (dir == null) return;
         try {

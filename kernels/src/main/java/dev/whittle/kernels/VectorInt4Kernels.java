@@ -267,26 +267,36 @@ final class VectorInt4Kernels implements Int4Kernels {
     }
 
     private static void dequantizeRows(Int4Matrix w, int j0, int rows, float[] wf, int dstOff) {
-        int k = w.cols, gs = w.groupSize, loads = w.loads;
+        unpack(w, j0, rows, wf, dstOff, w.cols, w.groupSize, w.cols, true);
+    }
+
+    /**
+     * Weight (j0 + r, g * gs + p) of the columns below {@code limit}, times its scale when
+     * {@code scaled} (else q itself), to {@code dst[base + r * rowStride + g * groupStride + p]}:
+     * {@link #dequantizeRows} writes rows K long, {@link #gemmA8ViaFloat} group-major blocks.
+     */
+    private static void unpack(Int4Matrix w, int j0, int rows, float[] dst, int base, int rowStride, int groupStride,
+                               int limit, boolean scaled) {
+        int gs = w.groupSize, loads = w.loads;
         byte[] d = w.data;
         float[] sc = w.laneScales;
         IntVector shifts = IntVector.fromArray(I4, QUAD_SHIFTS, 0);
         for (int r = 0; r < rows; r++) {
-            int j = j0 + r, row = j * w.stride, out = dstOff + r * k;
+            int j = j0 + r, row = j * w.stride;
             for (int g = 0; g < w.groups; g++) {
-                int lane = g % LANES, block = row + (g / LANES) * LOAD * loads + 2 * lane;
-                float s = sc[j * w.blocks * LANES + laneOf(g)];
+                int block = row + (g / LANES) * LOAD * loads + 2 * (g % LANES), out = base + r * rowStride + g * groupStride;
+                float s = scaled ? sc[j * w.blocks * LANES + laneOf(g)] : 1f;  // q * 1f is q: the same bits
                 FloatVector scale = FloatVector.broadcast(F4, s);
-                // the group's whole quads inside K as vectors, the rest (past k) weight by weight
-                int quads = Math.min(loads, (k - g * gs) / 4);
+                // the group's whole quads below the limit as vectors, the rest weight by weight
+                int quads = Math.min(loads, (limit - g * gs) / 4);
                 for (int t = 0; t < quads; t++) {
                     int at = block + t * LOAD, u = (d[at] & 0xFF) | (d[at + 1] << 8);
                     ((FloatVector) IntVector.broadcast(I4, u).lanewise(VectorOperators.LSHR, shifts).and(0xF).sub(8)
-                            .convert(VectorOperators.I2F, 0)).mul(scale).intoArray(wf, out + g * gs + 4 * t);
+                            .convert(VectorOperators.I2F, 0)).mul(scale).intoArray(dst, out + 4 * t);
                 }
-                for (int p = 4 * quads; p < gs && g * gs + p < k; p++) {
+                for (int p = 4 * quads; p < gs && g * gs + p < limit; p++) {
                     int at = block + (p >> 2) * LOAD + ((p & 3) >> 1);
-                    wf[out + g * gs + p] = ((((d[at] & 0xFF) >> ((p & 1) * 4)) & 0xF) - 8) * s;
+                    dst[out + p] = ((((d[at] & 0xFF) >> ((p & 1) * 4)) & 0xF) - 8) * s;
                 }
             }
         }
@@ -391,7 +401,7 @@ final class VectorInt4Kernels implements Int4Kernels {
         int dots = LANES / 2 * m * nb;  // the dot products of one group follow the eight lanes
         for (int j0 = 0; j0 < n; j0 += nb) {
             int jn = Math.min(nb, n - j0);
-            unpackInts(w, j0, jn, wg);
+            unpack(w, j0, jn, wg, 0, gs, jn * gs, w.paddedCols, false);  // wg[g][r][p] = q, padding 0
             java.util.Arrays.fill(lanes, 0, LANES / 2 * m * jn, 0f);
             for (int g = 0; g < groups; g++) {
                 fp32.gemmNTBias(m, jn, gs, xg, g * m * gs, wg, g * jn * gs, null, lanes, dots, false);
@@ -408,24 +418,6 @@ final class VectorInt4Kernels implements Int4Kernels {
                     float sum = 0f;
                     for (int l = 0; l < LANES / 2; l++) sum += lanes[(l * m + i) * jn + r];
                     y[yOff + i * n + j0 + r] = Int4Kernels.finish(sum, bias, j0 + r, relu);
-                }
-            }
-        }
-    }
-
-    /** {@code wg[g][r][p] = q} (in [-8, 7], as a float) of weight (j0 + r, g * gs + p), padding included (0). */
-    private static void unpackInts(Int4Matrix w, int j0, int rows, float[] wg) {
-        int gs = w.groupSize, loads = w.loads;
-        byte[] d = w.data;
-        IntVector shifts = IntVector.fromArray(I4, QUAD_SHIFTS, 0);
-        for (int r = 0; r < rows; r++) {
-            int row = (j0 + r) * w.stride;
-            for (int g = 0; g < w.groups; g++) {
-                int block = row + (g / LANES) * LOAD * loads + 2 * (g % LANES), out = (g * rows + r) * gs;
-                for (int t = 0; t < loads; t++) {
-                    int at = block + t * LOAD, u = (d[at] & 0xFF) | (d[at + 1] << 8);
-                    ((FloatVector) IntVector.broadcast(I4, u).lanewise(VectorOperators.LSHR, shifts).and(0xF).sub(8)
-                            .convert(VectorOperators.I2F, 0)).intoArray(wg, out + 4 * t);
                 }
             }
         }
