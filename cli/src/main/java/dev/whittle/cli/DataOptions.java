@@ -40,13 +40,20 @@ final class DataOptions {
         }
         name = recorded;
         if (!recorded.equals(Datasets.DEFAULT)) {
-            System.err.println("whittle: note: no --data given; using " + recorded + ", the data " + modelFile.getFileName()
-                    + " was trained on");
+            // said when the data is opened, so an option refused before that stays a one-line error
+            note = "whittle: note: no --data given; using " + recorded + ", the data " + modelFile.getFileName() + " was trained on";
         }
     }
 
+    /** What {@link #defaultTo} chose, said by {@link #open}. */
+    private String note;
+
     DataSplit open(long seed) throws BadInputException {
         if (name == null) name = Datasets.DEFAULT;
+        if (note != null) {
+            System.err.println(note);
+            note = null;
+        }
         if (testFraction != null && !name.startsWith("csv:")) {
             System.err.println("whittle: note: --test-fraction applies only to csv: data; " + name + " has a fixed test split");
         }
