@@ -10,6 +10,7 @@ import dev.whittle.datasets.DataSplit;
 import dev.whittle.datasets.Datasets;
 import dev.whittle.datasets.Sha256;
 import dev.whittle.engine.BadInputException;
+import dev.whittle.engine.io.InputNormalization;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
@@ -120,7 +121,9 @@ final class CompressCommand implements Callable<Integer> {
 
         Map<String, Object> manifest = manifest(recipe);
         Map<String, String> meta = new LinkedHashMap<>();
-        if (loaded.metadata().containsKey("whittle.dataset")) meta.put("whittle.dataset", loaded.metadata().get("whittle.dataset"));
+        for (String key : new String[] {"whittle.dataset", InputNormalization.KEY}) {
+            if (loaded.metadata().containsKey(key)) meta.put(key, loaded.metadata().get(key));
+        }
         meta.put(MANIFEST_KEY, Json.write(manifest));
 
         o.println("model    " + modelPath + "  (" + model.arch() + ", " + String.format(Locale.ROOT, "%,d", model.parameterCount())

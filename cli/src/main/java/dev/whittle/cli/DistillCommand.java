@@ -3,9 +3,11 @@ package dev.whittle.cli;
 import dev.whittle.compress.distill.DistillConfig;
 import dev.whittle.compress.distill.Distiller;
 import dev.whittle.datasets.DataSplit;
+import dev.whittle.datasets.Datasets;
 import dev.whittle.engine.BadInputException;
 import dev.whittle.engine.Dataset;
 import dev.whittle.engine.Model;
+import dev.whittle.engine.io.InputNormalization;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
@@ -162,6 +164,7 @@ final class DistillCommand implements Callable<Integer> {
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("whittle.dataset", data.name);
+        Datasets.inputNormalization(split.train()).ifPresent(n -> meta.put(InputNormalization.KEY, n.toJson()));
         meta.put("whittle.recipe", "distill --teacher " + teacherPath.getFileName() + " --student-arch " + studentArch
                 + (subset != null ? " --train-subset " + subset : "") + " --temperature " + temperature + " --alpha " + alpha
                 + (hints.isEmpty() ? "" : " --hint " + String.join(" --hint ", hints)) + " --steps " + totalSteps + " --batch-size " + batchSize

@@ -1,7 +1,9 @@
 package dev.whittle.cli;
 
 import dev.whittle.datasets.DataSplit;
+import dev.whittle.datasets.Datasets;
 import dev.whittle.engine.BadInputException;
+import dev.whittle.engine.io.InputNormalization;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
@@ -109,6 +111,7 @@ final class TrainCommand implements Callable<Integer> {
         if (out != null) {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("whittle.dataset", data.name);
+            Datasets.inputNormalization(split.train()).ifPresent(n -> meta.put(InputNormalization.KEY, n.toJson()));
             meta.put("whittle.recipe", "train --arch " + arch + " --epochs " + epochs + " --optimizer " + optimizer + " --lr " + lr
                     + " --batch-size " + batchSize + " --seed " + seed);
             meta.put("whittle.metrics", Json.write(Map.of("accuracy", eval.accuracy())));

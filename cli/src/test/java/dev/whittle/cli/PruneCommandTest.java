@@ -85,6 +85,10 @@ class PruneCommandTest {
         // the recipe the file records names only the options the method used
         String recorded = dev.whittle.engine.io.SafeTensors.read(dir.resolve("r.safetensors")).metadata().get("whittle.recipe");
         assertTrue(recorded.endsWith("prune --method remove-layer:4 --finetune-epochs 1 --lr 0.001 --seed 0"), recorded);
+        // the input normalisation training recorded travels with the model
+        String recordedNorm = dev.whittle.engine.io.SafeTensors.read(model).metadata().get(dev.whittle.engine.io.InputNormalization.KEY);
+        assertTrue(recordedNorm != null && recordedNorm.contains("\"scale\":255.0"), String.valueOf(recordedNorm));
+        assertEquals(recordedNorm, dev.whittle.engine.io.SafeTensors.read(out).metadata().get(dev.whittle.engine.io.InputNormalization.KEY));
         String structured = dev.whittle.engine.io.SafeTensors.read(out).metadata().get("whittle.recipe");
         assertTrue(structured.contains("--method l2-structured --sparsity 0.5 --finetune-epochs") && !structured.contains("--schedule"), structured);
     }

@@ -57,6 +57,15 @@ class QuantizeCommandTest {
         }
         assertEquals(Files.size(out), ((Number) fin.get("file_bytes")).longValue());
         assertEquals(Files.size(model), ((Number) base.get("file_bytes")).longValue());
+        try {
+            // the input normalisation training recorded travels with the quantized model
+            String key = dev.whittle.engine.io.InputNormalization.KEY;
+            String recorded = dev.whittle.engine.io.SafeTensors.read(model).metadata().get(key);
+            assertTrue(recorded != null, "the trained model records no " + key);
+            assertEquals(recorded, dev.whittle.engine.io.SafeTensors.read(out).metadata().get(key));
+        } catch (dev.whittle.engine.BadInputException e) {
+            throw new AssertionError(e);
+        }
         assertEquals(((Number) base.get("file_bytes")).doubleValue() / ((Number) fin.get("file_bytes")).doubleValue(),
                 number(q, "compression_ratio"), 1e-12);
         assertTrue(number(q, "compression_ratio") > 3, q.toString());

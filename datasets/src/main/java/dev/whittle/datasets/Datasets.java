@@ -139,6 +139,21 @@ public final class Datasets {
         return Optional.empty();
     }
 
+    /**
+     * How the samples of a split returned by {@link #open} were normalised, in the form a model
+     * file records ({@link dev.whittle.engine.io.InputNormalization}): pixel bytes over 255 less
+     * the training mean, over its standard deviation; a table's columns standardised by the
+     * training rows' statistics. Empty for a dataset not opened here.
+     */
+    public static Optional<dev.whittle.engine.io.InputNormalization> inputNormalization(dev.whittle.engine.Dataset split) {
+        if (split instanceof ImageDataset images) {
+            return Optional.of(new dev.whittle.engine.io.InputNormalization(255, new double[] {images.stats().mean()},
+                    new double[] {images.stats().std()}));
+        }
+        if (split instanceof TableDataset table) return table.normalization();
+        return Optional.empty();
+    }
+
     /** A few lines describing the accepted names, for the command line's help. */
     public static String describe() {
         return String.join(System.lineSeparator(),

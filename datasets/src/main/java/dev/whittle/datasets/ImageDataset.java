@@ -81,6 +81,13 @@ final class ImageDataset implements Dataset {
         }
     }
 
+    /** Sample {@code index}'s pixel bytes as stored, before normalisation. */
+    byte[] rawPixels(int index) {
+        Objects.checkIndex(index, size);
+        int n = rows * cols, base = (first + index) * n;
+        return java.util.Arrays.copyOfRange(pixels, base, base + n);
+    }
+
     /** The training-split statistics this dataset is normalised with. */
     PixelStats stats() {
         return stats;

@@ -15,8 +15,14 @@ final class TableDataset implements Dataset {
     private final float[] values;
     private final int[] labels;
     private final int numClasses;
+    /** The training columns' mean and standard deviation the values were standardised with (null if unknown). */
+    private final double[] mean, std;
 
     TableDataset(String name, int features, float[] values, int[] labels, int numClasses) {
+        this(name, features, values, labels, numClasses, null, null);
+    }
+
+    TableDataset(String name, int features, float[] values, int[] labels, int numClasses, double[] mean, double[] std) {
         if ((long) labels.length * features != values.length) {
             throw new IllegalArgumentException(labels.length + " rows of " + features + " features do not fit "
                     + values.length + " values");
@@ -26,6 +32,13 @@ final class TableDataset implements Dataset {
         this.values = values;
         this.labels = labels;
         this.numClasses = numClasses;
+        this.mean = mean;
+        this.std = std;
+    }
+
+    /** The standardisation, as a model file records it; empty when not known. */
+    java.util.Optional<dev.whittle.engine.io.InputNormalization> normalization() {
+        return mean == null ? java.util.Optional.empty() : java.util.Optional.of(new dev.whittle.engine.io.InputNormalization(1, mean, std));
     }
 
     /**
@@ -69,7 +82,7 @@ final class TableDataset implements Dataset {
                 out[i * f + c] = (float) ((table.values()[row * f + c] - mean[c]) / std[c]);
             }
         }
-        return new TableDataset(name, f, out, labels, table.numClasses());
+        return new TableDataset(name, f, out, labels, table.numClasses(), mean, std);
     }
 
     @Override

@@ -48,6 +48,27 @@ class CsvDatasetTest {
     }
 
     @Test
+    void theRecordedStandardisationGivesTheRowsBitForBit() throws Exception {
+        Path file = csv("mixed.csv", "a,b,label\n1.5,1000,0\n2.25,1010,1\n-3,990,0\n4,1020,1\n0.5,1005,0\n7,995,1\n");
+        DataSplit split = open(file, 0.34, 1);
+        var n = Datasets.inputNormalization(split.train()).orElseThrow();
+        CsvTable table = CsvTable.read(file);
+        float[] want = new float[2];
+        // every row of the table, normalised by the recorded statistics, is one of the split's samples
+        java.util.Set<String> samples = new java.util.HashSet<>();
+        for (var d : java.util.List.of(split.train(), split.test())) {
+            for (int i = 0; i < d.size(); i++) {
+                d.sample(i, want, 0);
+                samples.add(Arrays.toString(want));
+            }
+        }
+        for (int row = 0; row < table.rows(); row++) {
+            float[] raw = Arrays.copyOfRange(table.values(), 2 * row, 2 * row + 2);
+            assertTrue(samples.contains(Arrays.toString(n.apply(raw))), "row " + row + ": " + Arrays.toString(n.apply(raw)));
+        }
+    }
+
+    @Test
     void testSplitTakesTheFractionOfEachClass() throws Exception {
         DataSplit split = open(threeClasses(), 0.2, 0);
         int[] testCounts = new int[3];

@@ -67,6 +67,21 @@ class Mnist10kTest {
     }
 
     @Test
+    void theRecordedNormalisationGivesTheSamplesBitForBit() throws Exception {
+        // what a model file records lets a program without this module prepare raw pixels exactly
+        var n = Datasets.inputNormalization(split.train()).orElseThrow();
+        var read = dev.whittle.engine.io.InputNormalization.of(java.util.Map.of(dev.whittle.engine.io.InputNormalization.KEY, n.toJson()),
+                java.nio.file.Path.of("m")).orElseThrow();
+        float[] want = new float[784];
+        for (int i : new int[] {0, 1, 7999}) {
+            split.train().sample(i, want, 0);
+            assertArrayEquals(want, read.apply(((ImageDataset) split.train()).rawPixels(i)), "train " + i);
+        }
+        split.test().sample(5, want, 0);
+        assertArrayEquals(want, read.apply(((ImageDataset) split.test()).rawPixels(5)), "test 5");
+    }
+
+    @Test
     void testSplitUsesTheTrainingStatistics() {
         // Pixel statistics of the first 8000 images, computed independently in Python with exact fractions.
         PixelStats stats = ((ImageDataset) split.train()).stats();
