@@ -53,7 +53,9 @@ final class InspectCommand implements Callable<Integer> {
         PrintStream o = System.out;
         o.println("model   " + modelPath + (loaded.quantized() ? "  (quantized)" : ""));
         o.println("arch    " + model.arch());
-        o.println("input   " + Arrays.toString(model.inputShape()));
+        var normalization = dev.whittle.engine.io.InputNormalization.of(loaded.metadata(), modelPath);
+        o.println("input   " + Arrays.toString(model.inputShape())
+                + (normalization.isPresent() ? ", normalised " + normalization.get().toJson() : ", normalisation not recorded"));
         o.println();
         o.printf("%-3s %-18s %-14s %12s %-4s %-12s %-10s %-8s %12s %14s  %s%n", "#", "layer", "output", "params", "bits", "granularity",
                 "dtype", "stored", "bytes", "FLOPs", "runs");
