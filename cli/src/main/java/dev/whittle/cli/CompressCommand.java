@@ -37,7 +37,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code whittle compress}: from a trained model to the smallest, fastest one within an accuracy budget, with the report. */
-@Command(name = "compress", mixinStandardHelpOptions = true,
+@Command(name = "compress", mixinStandardHelpOptions = true, usageHelpWidth = 120,
         description = {"Compress a trained model in steps under an accuracy budget.",
                 "Distil into a smaller student (optional), prune (structured, then unstructured), share weights (k-means),",
                 "quantize to integer kernels; a step that costs more validation accuracy than the budget allows backs off.",

@@ -33,6 +33,11 @@ public final class Main implements Runnable {
     /** Runs the command line and returns the exit code (used by tests too). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        // "whittle foo --help" would print the main help and exit 0: an unknown command is an error first
+        if (args.length > 0 && !args[0].startsWith("-") && !cli.getSubcommands().containsKey(args[0])) {
+            System.err.println("whittle: unknown command \"" + args[0] + "\"; the commands: " + String.join(", ", cli.getSubcommands().keySet()));
+            return BAD_INPUT;
+        }
         cli.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("whittle: " + ex.getMessage());

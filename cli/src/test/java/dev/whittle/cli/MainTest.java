@@ -210,6 +210,8 @@ class MainTest {
         Run version = run("--version");
         assertEquals(0, version.code);
         assertTrue(version.out.startsWith("whittle "), version.out);
+        // an unknown command is an error even with --help after it
+        for (String[] args : new String[][] {{"foo"}, {"foo", "--help"}}) assertRejected("unknown command \"foo\"", args);
     }
 
     @Test

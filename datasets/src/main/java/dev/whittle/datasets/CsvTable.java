@@ -103,9 +103,15 @@ record CsvTable(String source, int rows, int features, float[] values, int[] lab
         if (rows == 0) {
             throw new BadInputException(source + (sawHeader ? ": has a header line but no data rows" : ": file is empty"));
         }
+        int first = labels[0];
+        boolean twoClasses = false;
+        for (int r = 1; r < rows && !twoClasses; r++) twoClasses = labels[r] != first;
+        if (!twoClasses) {
+            throw new BadInputException(source + ": every row has label " + first + "; a classifier needs rows of at least two classes");
+        }
         int features = columns - 1;
         return new CsvTable(source, rows, features, Arrays.copyOf(values, rows * features), Arrays.copyOf(labels, rows),
-                Math.max(2, maxLabel + 1));
+                maxLabel + 1);
     }
 
     private static boolean noneNumeric(String[] cells) {

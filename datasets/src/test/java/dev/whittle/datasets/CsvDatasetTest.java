@@ -184,6 +184,13 @@ class CsvDatasetTest {
     }
 
     @Test
+    void aTableOfOneClassIsRefused() throws Exception {
+        Path file = csv("one.csv", "a,label\n1,0\n2,0\n3,0\n");
+        BadInputException e = assertThrows(BadInputException.class, () -> open(file, 0.2, 0));
+        assertMessage(e, file, "every row has label 0", "at least two classes");
+    }
+
+    @Test
     void notANumberNamesLineColumnAndValue() throws Exception {
         Path file = csv("data.csv", "a,b,label\n1,2,0\n3,abc,1\n");
         BadInputException e = assertThrows(BadInputException.class, () -> open(file, 0.2, 0));
