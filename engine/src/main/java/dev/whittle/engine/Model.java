@@ -7,7 +7,12 @@ package dev.whittle.engine;
  */
 public interface Model {
 
-    /** The outputs for a batch {@code [batch, inputShape...]}, in evaluation mode. */
+    /**
+     * The outputs for a batch {@code [batch, inputShape...]}, in evaluation mode, as a new tensor
+     * the caller keeps (a later call does not change it). Calls on one model from several threads
+     * are safe but run one at a time, since the layers reuse their buffers; to predict in parallel,
+     * load one model per thread (the kernels share out each product among the pool's threads anyway).
+     */
     Tensor predict(Tensor batch);
 
     /** The architecture spec that describes the layers (a preset name or the free form). */

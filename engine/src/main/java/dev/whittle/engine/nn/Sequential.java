@@ -64,8 +64,10 @@ public final class Sequential implements Model {
     }
 
     @Override
-    public Tensor predict(Tensor batch) {
-        return forward(batch, false);
+    public synchronized Tensor predict(Tensor batch) {
+        // the last layer's output buffer is reused by the next call: the caller gets a copy
+        Tensor y = forward(batch, false);
+        return new Tensor(java.util.Arrays.copyOf(y.data(), y.size()), y.shape());
     }
 
     public Tensor forward(Tensor x, boolean training) {

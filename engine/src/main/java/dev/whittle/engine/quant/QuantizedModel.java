@@ -183,7 +183,7 @@ public final class QuantizedModel implements Model {
     }
 
     @Override
-    public Tensor predict(Tensor batch) {
+    public synchronized Tensor predict(Tensor batch) {
         int[] shape = batch.shape();
         if (shape.length != inputShape.length + 1) {
             throw new IllegalArgumentException("expected a batch of " + java.util.Arrays.toString(inputShape) + ", got "
@@ -194,8 +194,8 @@ public final class QuantizedModel implements Model {
         int[] out = new int[outputShape.length + 1];
         out[0] = x.batch();
         System.arraycopy(outputShape, 0, out, 1, outputShape.length);
-        float[] data = x.floats();
-        return new Tensor(data.length == x.size() ? data : java.util.Arrays.copyOf(data, x.size()), out);
+        // the last step's buffer is reused by the next call: the caller gets a copy
+        return new Tensor(java.util.Arrays.copyOf(x.floats(), x.size()), out);
     }
 
     /** The steps that run, in order, including the quantize and dequantize steps. */
