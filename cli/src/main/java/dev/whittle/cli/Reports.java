@@ -1,12 +1,12 @@
 package dev.whittle.cli;
 
 import dev.whittle.engine.io.Json;
+import dev.whittle.engine.io.TemporaryFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 
 /** Writes a JSON report atomically (temporary file, then rename), so a crash leaves no half report. */
@@ -35,10 +35,9 @@ final class Reports {
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
-        // not Files.createTempFile: its owner-only permissions would carry over to the report
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp-" + Long.toHexString(System.nanoTime()));
+        Path tmp = TemporaryFiles.createBeside(abs.getParent(), abs.getFileName().toString());
         try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

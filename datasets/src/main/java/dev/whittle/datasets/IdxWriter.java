@@ -40,16 +40,7 @@ public final class IdxWriter {
     private static void write(Path file, int magic, int[] dims, byte[] data) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        // not Files.createTempFile, whose owner-only permissions would carry over to the IDX file
-        Path temp = null;
-        for (int attempt = 0; temp == null; attempt++) {
-            Path candidate = dir.resolve("." + file.getFileName() + ".tmp-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
-            try {
-                temp = Files.createFile(candidate);
-            } catch (java.nio.file.FileAlreadyExistsException taken) {
-                if (attempt >= 16) throw taken;
-            }
-        }
+        Path temp = dev.whittle.engine.io.TemporaryFiles.createBeside(dir, file.getFileName().toString());
         try {
             try (OutputStream raw = Files.newOutputStream(temp);
                  OutputStream packed = file.getFileName().toString().endsWith(".gz")

@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /** The writing half of {@link SafeTensors}: header layout, checksums and the atomic replace. */
 final class SafeTensorsWriter {
@@ -53,7 +51,7 @@ final class SafeTensorsWriter {
 
         Path target = file.toAbsolutePath();
         Path directory = target.getParent();
-        Path temporary = createTemporary(directory, target.getFileName().toString());
+        Path temporary = TemporaryFiles.createBeside(directory, target.getFileName().toString());
         try {
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
                 ByteBuffer prefix = ByteBuffer.allocate(Long.BYTES + header.length).order(ByteOrder.LITTLE_ENDIAN);
@@ -118,23 +116,6 @@ final class SafeTensorsWriter {
         System.arraycopy(json, 0, bytes, 0, json.length);
         for (int i = json.length; i < padded; i++) bytes[i] = ' ';
         return bytes;
-    }
-
-    /**
-     * Creates an empty, hidden, uniquely named file in {@code directory}. Unlike
-     * {@link Files#createTempFile}, which makes the file readable by its owner only, this keeps
-     * the usual permissions, which the model file inherits when the temporary file is renamed.
-     */
-    private static Path createTemporary(Path directory, String name) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong());
-            Path candidate = directory.resolve("." + name + ".tmp-" + suffix);
-            try {
-                return Files.createFile(candidate);
-            } catch (FileAlreadyExistsException taken) {
-                if (attempt >= 16) throw taken;
-            }
-        }
     }
 
     private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
