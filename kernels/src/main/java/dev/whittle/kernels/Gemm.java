@@ -30,11 +30,15 @@ import jdk.incubator.vector.VectorMask;
  * starting from C's old value or zero: a K block ends by storing the float accumulator to C and the
  * next one reloads it, which rounds nothing. Edge tiles run the same kernel on a zero-padded copy.
  * So the bits of C depend on neither the blocking nor the thread count nor where an element sits.
- * Threads take contiguous column (or row) ranges of C; each packs its own copy of the operand it
- * shares, which costs {@code 1/n} (or {@code 1/m}) of the work. Large products instead share each
- * packed B block between the threads ({@link #sharedB}): B is packed once rather than once per row
- * chunk, and the L3 holds one B block rather than one per thread. On 2048^3 with 2 threads the
- * median per-round ratio against every chunk packing its own B was 1.23x (a loaded host).
+ * Threads share out C by rows ({@link #sharedB}): each packed B block is shared between them (B
+ * is packed once, not once per row chunk, and the L3 holds one B block rather than one per thread),
+ * and the A blocks are taken one by one. On 2048^3 with 2 threads the median per-round ratio against
+ * every chunk packing its own B was 1.23x (a loaded host). Small products did the same until this
+ * was used for them too: a training batch's {@code 128 x 300 x 784} A.B^T product split into six
+ * row chunks packed its 940 KB B six times (164 us each, a fifth of the product's time on one
+ * thread), and ran slower on two threads than on one (916 against 861 us; now 577-722). A C
+ * with too few rows (under two tiles per thread) is split by columns instead, each chunk packing
+ * its own columns of B and all of the (small) A.
  *
  * <p>Blocking. Every K block after the first reloads the C tile and stores it again; C's rows are
  * 4 or 8 KB apart in a square product, so those loads and stores miss and cost more than the
@@ -70,11 +74,6 @@ final class Gemm {
      * at 1.2x and 128x300x784 (30 M) at 1.9x the speed of one thread.
      */
     static final long PARALLEL_WORK = 1L << 22;
-    /**
-     * From this many multiply-adds on, threads share one packed B block ({@link #sharedB}) rather
-     * than each packing all of B for its rows.
-     */
-    static final long SHARED_B_WORK = 1L << 27;
     /** B micro-panels packed as one unit of work in {@link #sharedB}. */
     private static final int PANELS_PER_UNIT = 8;
     /** Chunks of C per thread when a product is shared out: some slack against a slowed core. */
@@ -146,16 +145,12 @@ final class Gemm {
         int threads = Parallel.threads();
         if ((long) m * n * k < PARALLEL_WORK || threads == 1) {
             block(0, m, 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb);
-        } else if ((long) m * n * k >= SHARED_B_WORK && ceilDiv(m, roundUp(Math.min(m, mcb), MR)) >= 2 * threads) {
-            sharedB(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu,
-                    kcb, mcb, ncb, threads);
         } else if (ceilDiv(m, MR) >= 2 * threads) {
-            // split the rows: each chunk packs its own A blocks and all of B. Measured on
-            // 2 threads, 1024 x 512 x 1024: 96 GFLOPS split by rows against 72 split by columns
-            int chunks = Math.min(ceilDiv(m, MR), CHUNKS_PER_THREAD * threads), grain = roundUp(ceilDiv(m, chunks), MR);
-            Parallel.forEachChunk(ceilDiv(m, grain), chunk ->
-                    block(chunk * grain, Math.min(m, (chunk + 1) * grain), 0, n, k, a, aOff, ars, acs, b, bOff, brs, bcs,
-                            c, cOff, crs, ccs, transposed, accumulate, bias, relu, kcb, mcb, ncb));
+            // rows shared out in A blocks, B packed once for all of them; A blocks small enough
+            // that each thread gets several (a batch of 128 rows: 6 blocks of 24 on 2 threads)
+            int mcRows = Math.min(mcb, roundUp(ceilDiv(m, CHUNKS_PER_THREAD * threads), MR));
+            sharedB(m, n, k, a, aOff, ars, acs, b, bOff, brs, bcs, c, cOff, crs, ccs, transposed, accumulate, bias, relu,
+                    kcb, mcRows, ncb, threads);
         } else {
             int chunks = Math.min(ceilDiv(n, NR), CHUNKS_PER_THREAD * threads), grain = roundUp(ceilDiv(n, chunks), NR);
             Parallel.forEachChunk(ceilDiv(n, grain), chunk ->
@@ -165,7 +160,7 @@ final class Gemm {
     }
 
     /**
-     * A large product on several threads that share each packed B block: for every B block the
+     * A product on several threads that share each packed B block: for every B block the
      * threads first pack its micro-panels together, then take the A blocks (MC rows each) one by
      * one, each thread packing its own A. Every unit of work (a run of B micro-panels, an A block)
      * goes to whichever thread asks next, and a thread that runs out of units in a phase waits until

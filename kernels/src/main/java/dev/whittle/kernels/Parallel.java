@@ -1,10 +1,7 @@
 package dev.whittle.kernels;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -16,6 +13,14 @@ import java.util.function.IntConsumer;
  * thread ({@link #forRange}) or several ({@link #forChunks}); a kernel computes each output
  * element the same way whichever range it falls in, so results do not depend on the thread
  * count, nor on which thread ends up running a range.
+ *
+ * <p>The pool's threads stay awake for {@link #IDLE_SPIN_NANOS} after their last task, polling
+ * for the next one, and only then park; a caller wakes a parked one. Waking a parked thread on
+ * this project's 2-vCPU VM takes tens of microseconds (the idle vCPU has halted), which a training
+ * step's products, a few hundred microseconds each with serial work in between, paid at every
+ * call: 200 us of work in two chunks took 150 us on two threads instead of 100 (OpenBLAS's and
+ * OpenMP's threads spin after a call for the same reason). With more threads than processors
+ * they park at once, since a spinning thread would then take a core from one with work.
  */
 public final class Parallel {
 
@@ -26,12 +31,14 @@ public final class Parallel {
     }
 
     private static volatile int threads = Runtime.getRuntime().availableProcessors();
-    private static ExecutorService pool;
+    private static Pool pool;
     private static final ThreadLocal<Boolean> IN_WORKER = ThreadLocal.withInitial(() -> false);
     /** Ranges per thread in {@link #forChunks}. */
     static final int CHUNKS_PER_THREAD = 4;
     /** How long {@link #forChunks}' caller spins for the ranges still running before it parks. */
     private static final long SPIN_NANOS = 200_000;
+    /** How long a pool thread polls for new work after its last task before it parks. */
+    static final long IDLE_SPIN_NANOS = 2_000_000;
 
     private Parallel() {}
 
@@ -50,24 +57,91 @@ public final class Parallel {
         threads = n;
     }
 
-    private static synchronized ExecutorService pool() {
+    private static synchronized Pool pool() {
         if (pool == null) {
-            pool = Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(() -> {
-                    IN_WORKER.set(true);
-                    r.run();
-                }, "whittle-kernel");
-                t.setDaemon(true);
-                return t;
-            });
+            boolean spin = threads <= Runtime.getRuntime().availableProcessors();
+            pool = new Pool(threads - 1, spin ? IDLE_SPIN_NANOS : 0);
         }
         return pool;
     }
 
     /**
+     * {@code size} daemon threads taking tasks from one queue. A thread with nothing to do polls
+     * the queue for {@code spinNanos}, then marks itself asleep and parks; {@link #execute} wakes
+     * one sleeper per task. The sleeper's mark is written before it looks at the queue one last
+     * time, and a task is queued before its submitter looks at the marks (all volatile), so either
+     * the sleeper sees the task or the submitter sees the mark: no task waits for a thread that
+     * nobody wakes.
+     */
+    private static final class Pool {
+        private final Thread[] workers;
+        private final ConcurrentLinkedQueue<Runnable> queue = new ConcurrentLinkedQueue<>();
+        /** 1 while worker i is parked (or about to park) with nobody having woken it. */
+        private final AtomicIntegerArray asleep;
+        private final long spinNanos;
+        private volatile boolean shut;
+
+        Pool(int size, long spinNanos) {
+            this.spinNanos = spinNanos;
+            workers = new Thread[size];
+            asleep = new AtomicIntegerArray(size);
+            for (int i = 0; i < size; i++) {
+                int index = i;
+                Thread t = new Thread(() -> work(index), "whittle-kernel-" + (i + 1));
+                t.setDaemon(true);
+                workers[i] = t;
+            }
+            for (Thread t : workers) t.start();
+        }
+
+        /** Queues {@code task}; throws {@link RejectedExecutionException} once the pool is shut down. */
+        void execute(Runnable task) {
+            if (shut) throw new RejectedExecutionException("the kernel pool is being replaced");
+            queue.offer(task);
+            for (int i = 0; i < workers.length; i++) {
+                if (asleep.compareAndSet(i, 1, 0)) {
+                    LockSupport.unpark(workers[i]);
+                    return;
+                }
+            }
+        }
+
+        void shutdown() {
+            shut = true;
+            for (Thread t : workers) LockSupport.unpark(t);
+        }
+
+        private void work(int index) {
+            IN_WORKER.set(true);
+            long idleSince = System.nanoTime();
+            while (!shut) {
+                Runnable task = queue.poll();
+                if (task != null) {
+                    task.run();  // tasks catch and report their own failures
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < spinNanos) {
+                    Thread.onSpinWait();
+                } else {
+                    asleep.set(index, 1);
+                    if (!queue.isEmpty() || shut) {
+                        asleep.compareAndSet(index, 1, 0);  // if a submitter cleared it, its unpark is a spare permit
+                    } else {
+                        while (asleep.get(index) == 1 && !shut) LockSupport.park(this);
+                    }
+                    idleSince = System.nanoTime();
+                }
+            }
+            // a task queued as the pool was shut down finds its ranges claimed by the caller
+            queue.clear();
+        }
+    }
+
+    /**
      * Runs {@code task} over {@code [0, n)} split into at most {@link #threads()} contiguous
      * ranges whose boundaries are multiples of {@code grain} (except the last). Runs inline when
-     * there is one thread, one range, or the caller is already a pool worker.
+     * there is one thread, one range, or the caller is already a pool worker. A range goes to
+     * whoever claims it first, as in {@link #forEachChunk}: on a busy host a pool thread can wait
+     * milliseconds for a core, and the caller then runs its range rather than waiting for it.
      */
     public static void forRange(int n, int grain, RangeTask task) {
         int units = (n + grain - 1) / grain;
@@ -76,52 +150,14 @@ public final class Parallel {
             return;
         }
         int parts = Math.min(threads, units);
-        ExecutorService exec = pool();
-        @SuppressWarnings("unchecked")
-        Future<?>[] futures = new Future<?>[parts - 1];
-        int from = 0;
         int[] bounds = new int[parts + 1];
-        for (int i = 0; i < parts; i++) {
+        for (int i = 0, from = 0; i < parts; i++) {
             bounds[i] = from;
             int take = units / parts + (i < units % parts ? 1 : 0);
             from = Math.min(n, from + take * grain);
         }
         bounds[parts] = n;
-        // a range goes to whoever claims it first: its pool task when that starts, or the caller
-        // once its own range is done. On a busy host a pool thread can wait milliseconds for a
-        // core; the caller then runs its range rather than waiting for it to be scheduled
-        AtomicIntegerArray claimed = new AtomicIntegerArray(parts);
-        for (int i = 1; i < parts; i++) {
-            int part = i, lo = bounds[i], hi = bounds[i + 1];
-            try {
-                futures[i - 1] = exec.submit(() -> {
-                    if (claimed.compareAndSet(part, 0, 1)) task.run(lo, hi);
-                });
-            } catch (RejectedExecutionException e) {
-                break;  // setThreads is replacing the pool: the caller claims the ranges left below
-            }
-        }
-        task.run(bounds[0], bounds[1]);
-        for (int i = 1; i < parts; i++) {
-            if (claimed.compareAndSet(i, 0, 1)) {
-                task.run(bounds[i], bounds[i + 1]);
-                futures[i - 1] = null;  // its pool task will find the range claimed and return
-            }
-        }
-        for (Future<?> f : futures) {
-            if (f == null) continue;
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for a kernel", e);
-            } catch (ExecutionException e) {
-                Throwable cause = e.getCause();
-                if (cause instanceof RuntimeException re) throw re;
-                if (cause instanceof Error err) throw err;
-                throw new IllegalStateException(cause);
-            }
-        }
+        forEachChunk(parts, i -> task.run(bounds[i], bounds[i + 1]));
     }
 
     /**
@@ -172,7 +208,7 @@ public final class Parallel {
                 }
             }
         };
-        ExecutorService exec = pool();
+        Pool exec = pool();
         try {
             for (int i = 1; i < Math.min(threads, chunks); i++) exec.execute(claim);
         } catch (RejectedExecutionException e) {

@@ -94,4 +94,26 @@ class ParallelTest {
             flipper.join();
         }
     }
+
+    @Test
+    void aParkedPoolThreadIsWokenForNewWork() throws Exception {
+        // the pool's threads park after IDLE_SPIN_NANOS without work; a call must wake one:
+        // each of two chunks waits until two different threads are inside a chunk at once
+        Parallel.setThreads(2);
+        for (int round = 0; round < 20; round++) {
+            Thread.sleep(round % 2 == 0 ? 10 : 0);  // long enough for the pool thread to park, or not
+            java.util.concurrent.CountDownLatch both = new java.util.concurrent.CountDownLatch(2);
+            java.util.Set<Thread> inside = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Parallel.forEachChunk(2, c -> {
+                inside.add(Thread.currentThread());
+                both.countDown();
+                try {
+                    assertTrue(both.await(10, java.util.concurrent.TimeUnit.SECONDS), "no second thread took a chunk");
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(2, inside.size(), "round " + round);
+        }
+    }
 }
