@@ -117,4 +117,46 @@ class PoolingTest {
             assertTrue(train.bitEquals(pool.forward(in, false)), "kernel " + ks[0] + " stride " + ks[1]);
         }
     }
+
+    @Test
+    void twoByTwoMaxPoolRoutesToTheFirstMaximumOfEachWindow() {
+        // ties, signed zeros, infinities and NaNs in every window; odd sizes drop a row and a column
+        float[] values = {0f, -0f, 1f, 1f, -1f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 2f};
+        java.util.Random random = new java.util.Random(7);
+        int batch = 3, channels = 2, h = 9, w = 11;
+        float[] x = new float[batch * channels * h * w];
+        for (int i = 0; i < x.length; i++) x[i] = values[random.nextInt(random.nextInt(3) == 0 ? values.length : 3)];
+        MaxPool2d pool = new MaxPool2d(new int[] {channels, h, w}, 2, 2);
+        Tensor y = pool.forward(new Tensor(x.clone(), batch, channels, h, w), true);
+        int oh = h / 2, ow = w / 2;
+        float[] grad = new float[batch * channels * oh * ow];
+        for (int i = 0; i < grad.length; i++) grad[i] = i + 1;
+        float[] gi = pool.backward(new Tensor(grad, batch, channels, oh, ow)).data();
+        float[] expected = new float[x.length];
+        for (int p = 0; p < batch * channels; p++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    int best = -1;
+                    for (int ky = 0; ky < 2; ky++) {
+                        for (int kx = 0; kx < 2; kx++) {
+                            int i = p * h * w + (2 * oy + ky) * w + 2 * ox + kx;
+                            if (best < 0 || larger(x[i], x[best])) best = i;
+                        }
+                    }
+                    int o = (p * oh + oy) * ow + ox;
+                    assertEquals(Float.floatToRawIntBits(x[best]), Float.floatToRawIntBits(y.data()[o]), "output " + o);
+                    expected[best] += grad[o];
+                }
+            }
+        }
+        assertArrayEquals(expected, gi);
+    }
+
+    /** a > b, with NaN above everything and +0 above -0. */
+    private static boolean larger(float a, float b) {
+        if (Float.isNaN(b)) return false;
+        if (Float.isNaN(a)) return true;
+        if (a == 0f && b == 0f) return Float.floatToRawIntBits(a) == 0 && Float.floatToRawIntBits(b) != 0;
+        return a > b;
+    }
 }
