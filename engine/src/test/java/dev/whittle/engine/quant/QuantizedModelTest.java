@@ -86,6 +86,34 @@ class QuantizedModelTest {
     }
 
     @Test
+    void aBatchSharedOutAmongThreadsGivesTheTwinsBits() throws BadInputException {
+        // the small convolutions share a batch out in runs of samples, each with its own scratch:
+        // dense and pruned (sparse taps) filters, with the max pooling fused, on 1 to 3 threads
+        Sequential dense = floatModel(CONV_NET, INPUT, 41), pruned = floatModel(CONV_NET, INPUT, 42);
+        for (Layer l : pruned.layers()) {
+            if (!(l instanceof Conv2d c)) continue;
+            float[] w = c.weight().value().data();
+            for (int i = 0; i < w.length; i++) if (i % 3 != 0) w[i] = 0f;
+        }
+        try {
+            for (Sequential model : new Sequential[] {dense, pruned}) {
+                Map<Integer, QuantizedModel.LayerPlan> plans = w8a8Plans(model, batch(16, INPUT, 43), Granularity.PER_CHANNEL);
+                QuantizedModel q = QuantizedModel.build(model, plans);
+                for (int n : new int[] {17, 40}) {
+                    Tensor x = batch(n, INPUT, 44 + n);
+                    float[] want = integerTwin(model, plans, x);
+                    for (int threads = 1; threads <= 3; threads++) {
+                        dev.whittle.kernels.Parallel.setThreads(threads);
+                        assertArrayEquals(want, q.predict(x).data(), "batch " + n + ", " + threads + " threads");
+                    }
+                }
+            }
+        } finally {
+            dev.whittle.kernels.Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+        }
+    }
+
+    @Test
     void prunedLinearsRunOnTheSparseKernelsAndMatchTheIntegerTwin() throws BadInputException {
         int[] input = {192};
         Sequential model = floatModel("linear(40) relu linear(33) relu linear(7)", input, 31);
