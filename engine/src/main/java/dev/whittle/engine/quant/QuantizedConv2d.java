@@ -89,9 +89,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
     private final byte[] weightValues;
     private final float[] rescale;
     private final float[] biasValues;
-    /** The lowered input of the INT4 path with FP32 activations. */
-    private float[] columns = new float[0];
-    /** One set of scratch buffers per part of a batch the small path shares out among threads. */
+    /** One set of scratch buffers per part of a batch shared out among threads (small and INT4 FP32 paths). */
     private Scratch[] scratch = new Scratch[0];
     /** The int8 weights as floats, {@code [outC, patch]}. */
     private final float[] widened;
@@ -203,27 +201,64 @@ public final class QuantizedConv2d implements QuantizedLayer {
         return y;
     }
 
-    /** INT4 weights, FP32 activations: the FP32 convolution on the filters unpacked (see the class comment). */
+    /**
+     * INT4 weights, FP32 activations: the FP32 convolution on the filters unpacked (see the class
+     * comment), the batch shared out among the threads as on the small path.
+     */
     private void forwardInt4Float(Activations x, int batch) {
         int inSize = inC * height * width, outSize = outC * plane;
         if (unpacked.length < outC * patch) unpacked = new float[outC * patch];
         Kernels.int4().dequantize(product.weights.int4(), 0, outC, unpacked, 0);
         boolean direct = stride == 1 && patch <= DIRECT_MAX_PATCH && outC <= DIRECT_MAX_OUT;
-        if (!direct && columns.length < patch * plane) columns = new float[patch * plane];
+        int parts = parts(batch);
+        Scratch[] own = scratch(parts);
+        if (!direct) for (int p = 0; p < parts; p++) if (own[p].columns.length < patch * plane) own[p].columns = new float[patch * plane];
         float[] in = x.floats(), out = y.floats();
-        for (int s = 0; s < batch; s++) {
+        eachSample(batch, parts, (s, p) -> {
             int y0 = s * outSize;
             if (direct) {
                 FP32.conv2dDirect(in, s * inSize, inC, height, width, unpacked, biasValues, outC, kernel, pad, out, y0);
             } else {
                 for (int o = 0; o < outC; o++) Arrays.fill(out, y0 + o * plane, y0 + (o + 1) * plane, biasValues[o]);
-                Im2col.im2col(in, s * inSize, inC, height, width, kernel, stride, pad, columns, 0);
-                FP32.gemmNN(outC, plane, patch, unpacked, 0, columns, 0, out, y0, true);
+                Im2col.im2col(in, s * inSize, inC, height, width, kernel, stride, pad, own[p].columns, 0);
+                FP32.gemmNN(outC, plane, patch, unpacked, 0, own[p].columns, 0, out, y0, true);
             }
+            if (product.relu) {
+                for (int i = y0; i < y0 + outSize; i++) out[i] = Math.max(out[i], 0f);
+            }
+        });
+    }
+
+    /** Parts a batch is shared out in: one per thread at most, none below {@link #MIN_WORK_PER_PART} (as {@code Conv2d} does). */
+    private int parts(int batch) {
+        return (int) Math.max(1, Math.min(Math.min(Parallel.threads(), batch), (long) batch * (flops() / 2) / MIN_WORK_PER_PART));
+    }
+
+    /** At least {@code parts} sets of scratch buffers. */
+    private Scratch[] scratch(int parts) {
+        if (scratch.length < parts) {
+            Scratch[] grown = Arrays.copyOf(scratch, parts);
+            for (int p = scratch.length; p < parts; p++) grown[p] = new Scratch();
+            scratch = grown;
         }
-        if (product.relu) {
-            for (int i = 0; i < batch * outSize; i++) out[i] = Math.max(out[i], 0f);
-        }
+        return scratch;
+    }
+
+    /** Handles sample s of part p.  */
+    @FunctionalInterface
+    private interface SampleTask {
+        void run(int sample, int part);
+    }
+
+    /** Runs {@code task} on every sample of the batch, cut into {@code parts} contiguous runs run on the kernels' threads. */
+    private static void eachSample(int batch, int parts, SampleTask task) {
+        Parallel.RangeTask runs = (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                for (int s = (int) ((long) p * batch / parts), end = (int) ((long) (p + 1) * batch / parts); s < end; s++) task.run(s, p);
+            }
+        };
+        if (parts == 1) runs.run(0, 1);
+        else Parallel.forRange(parts, 1, runs);
     }
 
     /**
@@ -235,15 +270,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
      */
     private void forwardSmall(Activations x, int batch) {
         int inSize = inC * height * width, outSize = outC * plane;
-        int parts = (int) Math.max(1, Math.min(Math.min(Parallel.threads(), batch), (long) batch * (flops() / 2) / MIN_WORK_PER_PART));
-        if (scratch.length < parts) {
-            Scratch[] grown = Arrays.copyOf(scratch, parts);
-            for (int p = scratch.length; p < parts; p++) grown[p] = new Scratch();
-            scratch = grown;
-        }
+        int parts = parts(batch);
+        Scratch[] own = scratch(parts);
         boolean lowered = sparse == null && !(stride == 1 && outC <= DIRECT_MAX_OUT);
         for (int p = 0; p < parts; p++) {
-            Scratch w = scratch[p];
+            Scratch w = own[p];
             if (w.centred.length < inSize) w.centred = new float[inSize];
             if (lowered && w.columns.length < patch * plane) w.columns = new float[patch * plane];
             if (w.sums.length < outC * channelStride) w.sums = new float[outC * channelStride];
@@ -252,20 +283,13 @@ public final class QuantizedConv2d implements QuantizedLayer {
             if (pool && w.pooled.length < poolH * poolW) w.pooled = new float[poolH * poolW];
         }
         byte[] in = x.bytes();
-        Scratch[] own = scratch;
-        Parallel.RangeTask runs = (p0, p1) -> {
-            for (int p = p0; p < p1; p++) {
-                for (int s = (int) ((long) p * batch / parts), end = (int) ((long) (p + 1) * batch / parts); s < end; s++) {
-                    integerSums(in, s * inSize, inSize, own[p]);
-                    epilogue(s, outSize, own[p]);
-                }
-            }
-        };
-        if (parts == 1) runs.run(0, 1);
-        else Parallel.forRange(parts, 1, runs);
+        eachSample(batch, parts, (s, p) -> {
+            integerSums(in, s * inSize, inSize, own[p]);
+            epilogue(s, outSize, own[p]);
+        });
     }
 
-    /** Scratch of one part of a batch on the small path. */
+    /** Scratch of one part of a batch. */
     private static final class Scratch {
         float[] centred = new float[0];
         float[] columns = new float[0];

@@ -232,6 +232,18 @@ class QuantizedModelTest {
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], got[i], tol * (1 + Math.abs(want[i])), spec + ", " + mode + ": output " + i);
             }
+            // a batch large enough to be shared out among threads: the same bits on 1 to 3
+            Tensor many = batch(64, new int[] {1, 9, 9}, 10);
+            try {
+                dev.whittle.kernels.Parallel.setThreads(1);
+                float[] one = q.predict(many).data();
+                for (int threads = 2; threads <= 3; threads++) {
+                    dev.whittle.kernels.Parallel.setThreads(threads);
+                    assertArrayEquals(one, q.predict(many).data(), spec + ", " + mode + ", " + threads + " threads");
+                }
+            } finally {
+                dev.whittle.kernels.Parallel.setThreads(Runtime.getRuntime().availableProcessors());
+            }
         }
     }
 
