@@ -33,10 +33,11 @@ import jdk.incubator.vector.VectorMask;
  * Threads share out C by rows ({@link #sharedB}): each packed B block is shared between them (B
  * is packed once, not once per row chunk, and the L3 holds one B block rather than one per thread),
  * and the A blocks are taken one by one. On 2048^3 with 2 threads the median per-round ratio against
- * every chunk packing its own B was 1.23x (a loaded host). Small products did the same until this
- * was used for them too: a training batch's {@code 128 x 300 x 784} A.B^T product split into six
- * row chunks packed its 940 KB B six times (164 us each, a fifth of the product's time on one
- * thread), and ran slower on two threads than on one (916 against 861 us; now 577-722). A C
+ * every chunk packing its own B was 1.23x (a loaded host). Products below 2^27 multiply-adds used
+ * to give every row chunk its own packed B: a training batch's {@code 128 x 300 x 784} A.B^T
+ * product, in six row chunks, packed its 940 KB B six times (about 100 us each, a ninth of the
+ * product's time on one thread) and ran slower on two threads than on one (916 against 861 us;
+ * now 577-722). A C
  * with too few rows (under two tiles per thread) is split by columns instead, each chunk packing
  * its own columns of B and all of the (small) A.
  *
@@ -218,8 +219,8 @@ final class Gemm {
 
     /**
      * Waits until {@code units} units of {@code phase} are done: spins for up to
-     * {@link #SPIN_NANOS}, then sleeps in short naps. A nap lasts 70 us or more here (the kernel's
-     * timer slack), so a thread that napped at the end of a small product's packing phase started
+     * {@link #SPIN_NANOS}, then sleeps in short naps. A 20 us nap lasts about 100 us here (the timer
+     * slack; median of 2,000), so a thread that napped at the end of a small product's packing phase started
      * its A blocks late. Napping after 1,000 spins (a few microseconds) against this, two threads,
      * medians of six JVM runs taking turns: 128 x 120 x 400 (B is one packing unit) 332 against
      * 152 us (one thread: 183-196), 128 x 300 x 784 758 against 591, 300 x 784 x 128 645 against 529.

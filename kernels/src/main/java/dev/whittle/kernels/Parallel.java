@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
  *
  * <p>The pool's threads stay awake for {@link #IDLE_SPIN_NANOS} after their last task, polling
  * for the next one, and only then park; a caller wakes a parked one. Waking a parked thread on
- * this project's 2-vCPU VM takes tens of microseconds (the idle vCPU has halted), which a training
+ * this project's 2-vCPU VM takes tens of microseconds (an idle vCPU is likely halted), which a training
  * step's products, a few hundred microseconds each with serial work in between, paid at every
  * call: 200 us of work in two chunks took 150 us on two threads instead of 100 (OpenBLAS's and
  * OpenMP's threads spin after a call for the same reason). With more threads than processors
@@ -117,7 +117,11 @@ public final class Parallel {
             while (!shut) {
                 Runnable task = queue.poll();
                 if (task != null) {
-                    task.run();  // tasks catch and report their own failures
+                    try {
+                        task.run();  // tasks catch and report their own failures
+                    } catch (Throwable e) {
+                        // keep the thread: the caller of that task claims what it left
+                    }
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < spinNanos) {
                     Thread.onSpinWait();
