@@ -89,6 +89,27 @@ public final class MaxPool2d implements Layer {
             for (int p = from; p < to; p++) {
                 for (int oy = 0; oy < outH; oy++) {
                     int corner = p * height * width + oy * stride * width, o = (p * outH + oy) * outW;
+                    if (kernel == 2 && stride == 2) {
+                        // LeNet's pooling, each window on its own: the first maximum of each row of
+                        // the window, then the bottom one only if strictly larger, which is the
+                        // first maximum in the order the general loop below scans (0,0), (0,1),
+                        // (1,0), (1,1). LeNet-5's first pooling at batch 128 (half the inputs 0, as
+                        // after a ReLU), one thread, medians of 200 calls in three runs: 0.97-1.00 ms
+                        // against the general loop's 1.54-1.57 (and 1.74-1.75 with branches for the masks)
+                        for (int ox = 0, i = corner; ox < outW; ox++, i += 2) {
+                            int j = i + width;
+                            int k0 = orderKey(xd[i]), k1 = orderKey(xd[i + 1]), k2 = orderKey(xd[j]), k3 = orderKey(xd[j + 1]);
+                            // masks, not branches (random data makes a branch a coin toss): all ones when the later is larger
+                            int right = (int) (((long) k0 - k1) >> 63), below = (int) (((long) k2 - k3) >> 63);
+                            int top = i - right, kt = k0 ^ ((k0 ^ k1) & right);
+                            int bottom = j - below, kb = k2 ^ ((k2 ^ k3) & below);
+                            int lower = (int) (((long) kt - kb) >> 63);
+                            int first = top ^ ((top ^ bottom) & lower);
+                            at[o + ox] = first;
+                            yd[o + ox] = xd[first];
+                        }
+                        continue;
+                    }
                     for (int ox = 0; ox < outW; ox++) {
                         best[ox] = orderKey(xd[corner + ox * stride]);
                         at[o + ox] = corner + ox * stride;
