@@ -8,11 +8,11 @@ import dev.whittle.kernels.Parallel;
  * scratch buffer; an item is computed the same way whichever part holds it, so results do not
  * depend on the thread count.
  */
-final class Parts {
+public final class Parts {
 
     /** Handles the items {@code [from, to)} as part number {@code part}. */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void run(int part, int from, int to);
     }
 
@@ -28,13 +28,13 @@ final class Parts {
      * How many parts {@code items} items of {@code workPerItem} each are split into: at most one
      * per thread and one per item, and none smaller than {@link #MIN_WORK_PER_PART}.
      */
-    static int count(int items, long workPerItem) {
+    public static int count(int items, long workPerItem) {
         long byWork = Math.max(1, items * workPerItem / MIN_WORK_PER_PART);
         return (int) Math.max(1, Math.min(Math.min(Parallel.threads(), items), byWork));
     }
 
     /** Runs {@code body} over {@code items} items split into {@code parts} parts (from {@link #count}). */
-    static void run(int items, int parts, Body body) {
+    public static void run(int items, int parts, Body body) {
         if (parts == 1) {
             body.run(0, 0, items);
             return;
@@ -45,7 +45,7 @@ final class Parts {
     }
 
     /** The first item of part {@code part} when {@code items} items are cut into {@code parts} near-equal runs. */
-    static int start(int part, int parts, int items) {
+    public static int start(int part, int parts, int items) {
         return (int) ((long) part * items / parts);
     }
 }

@@ -1,10 +1,10 @@
 package dev.whittle.engine.quant;
 
 import dev.whittle.engine.nn.Conv2d;
+import dev.whittle.engine.nn.Parts;
 import dev.whittle.kernels.FloatKernels;
 import dev.whittle.kernels.Im2col;
 import dev.whittle.kernels.Kernels;
-import dev.whittle.kernels.Parallel;
 import dev.whittle.kernels.QuantKernels;
 import dev.whittle.kernels.QuantParams;
 import dev.whittle.kernels.QuantRange;
@@ -54,8 +54,6 @@ public final class QuantizedConv2d implements QuantizedLayer {
 
     /** Lowered values per chunk of samples: 4 M (4 MB as bytes, 16 MB as floats). */
     private static final int CHUNK_VALUES = 1 << 22;
-    /** Work (multiply-adds) below which a part of a batch is not handed to another thread, as for {@code Conv2d}. */
-    private static final long MIN_WORK_PER_PART = 1L << 15;
     /** The longest dot product whose sums of (q - z) * w stay exact in a float: 512 * 255 * 127 < 2^24. */
     static final int EXACT_FLOAT_K = 512;
     /** Up to this many filters a small convolution runs direct (the rule of FP32 Conv2d, measured there). */
@@ -210,28 +208,25 @@ public final class QuantizedConv2d implements QuantizedLayer {
         if (unpacked.length < outC * patch) unpacked = new float[outC * patch];
         Kernels.int4().dequantize(product.weights.int4(), 0, outC, unpacked, 0);
         boolean direct = stride == 1 && patch <= DIRECT_MAX_PATCH && outC <= DIRECT_MAX_OUT;
-        int parts = parts(batch);
+        int parts = Parts.count(batch, flops() / 2);  // as Conv2d shares its batch
         Scratch[] own = scratch(parts);
         if (!direct) for (int p = 0; p < parts; p++) if (own[p].columns.length < patch * plane) own[p].columns = new float[patch * plane];
         float[] in = x.floats(), out = y.floats();
-        eachSample(batch, parts, (s, p) -> {
-            int y0 = s * outSize;
-            if (direct) {
-                FP32.conv2dDirect(in, s * inSize, inC, height, width, unpacked, biasValues, outC, kernel, pad, out, y0);
-            } else {
-                for (int o = 0; o < outC; o++) Arrays.fill(out, y0 + o * plane, y0 + (o + 1) * plane, biasValues[o]);
-                Im2col.im2col(in, s * inSize, inC, height, width, kernel, stride, pad, own[p].columns, 0);
-                FP32.gemmNN(outC, plane, patch, unpacked, 0, own[p].columns, 0, out, y0, true);
-            }
-            if (product.relu) {
-                for (int i = y0; i < y0 + outSize; i++) out[i] = Math.max(out[i], 0f);
+        Parts.run(batch, parts, (p, from, to) -> {
+            for (int s = from; s < to; s++) {
+                int y0 = s * outSize;
+                if (direct) {
+                    FP32.conv2dDirect(in, s * inSize, inC, height, width, unpacked, biasValues, outC, kernel, pad, out, y0);
+                } else {
+                    for (int o = 0; o < outC; o++) Arrays.fill(out, y0 + o * plane, y0 + (o + 1) * plane, biasValues[o]);
+                    Im2col.im2col(in, s * inSize, inC, height, width, kernel, stride, pad, own[p].columns, 0);
+                    FP32.gemmNN(outC, plane, patch, unpacked, 0, own[p].columns, 0, out, y0, true);
+                }
+                if (product.relu) {
+                    for (int i = y0; i < y0 + outSize; i++) out[i] = Math.max(out[i], 0f);
+                }
             }
         });
-    }
-
-    /** Parts a batch is shared out in: one per thread at most, none below {@link #MIN_WORK_PER_PART} (as {@code Conv2d} does). */
-    private int parts(int batch) {
-        return (int) Math.max(1, Math.min(Math.min(Parallel.threads(), batch), (long) batch * (flops() / 2) / MIN_WORK_PER_PART));
     }
 
     /** At least {@code parts} sets of scratch buffers. */
@@ -244,23 +239,6 @@ public final class QuantizedConv2d implements QuantizedLayer {
         return scratch;
     }
 
-    /** Handles sample s of part p.  */
-    @FunctionalInterface
-    private interface SampleTask {
-        void run(int sample, int part);
-    }
-
-    /** Runs {@code task} on every sample of the batch, cut into {@code parts} contiguous runs run on the kernels' threads. */
-    private static void eachSample(int batch, int parts, SampleTask task) {
-        Parallel.RangeTask runs = (p0, p1) -> {
-            for (int p = p0; p < p1; p++) {
-                for (int s = (int) ((long) p * batch / parts), end = (int) ((long) (p + 1) * batch / parts); s < end; s++) task.run(s, p);
-            }
-        };
-        if (parts == 1) runs.run(0, 1);
-        else Parallel.forRange(parts, 1, runs);
-    }
-
     /**
      * The small-convolution path (see the class comment), one sample at a time; a batch is shared
      * out among the threads in contiguous runs of samples, each run with its own scratch buffers.
@@ -270,7 +248,7 @@ public final class QuantizedConv2d implements QuantizedLayer {
      */
     private void forwardSmall(Activations x, int batch) {
         int inSize = inC * height * width, outSize = outC * plane;
-        int parts = parts(batch);
+        int parts = Parts.count(batch, flops() / 2);  // as Conv2d shares its batch
         Scratch[] own = scratch(parts);
         boolean lowered = sparse == null && !(stride == 1 && outC <= DIRECT_MAX_OUT);
         for (int p = 0; p < parts; p++) {
@@ -283,9 +261,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
             if (pool && w.pooled.length < poolH * poolW) w.pooled = new float[poolH * poolW];
         }
         byte[] in = x.bytes();
-        eachSample(batch, parts, (s, p) -> {
-            integerSums(in, s * inSize, inSize, own[p]);
-            epilogue(s, outSize, own[p]);
+        Parts.run(batch, parts, (p, from, to) -> {
+            for (int s = from; s < to; s++) {
+                integerSums(in, s * inSize, inSize, own[p]);
+                epilogue(s, outSize, own[p]);
+            }
         });
     }
 
