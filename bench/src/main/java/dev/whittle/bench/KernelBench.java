@@ -129,7 +129,7 @@ public final class KernelBench {
      * hundreds of milliseconds: timed in one block each, whittle's 0.6 s could fall in one and
      * the peer's not, which moved single-thread SGEMM ratios by a third between runs.
      */
-    static final int ROUNDS = 5;
+    public static final int ROUNDS = 5;
     /** Rounds whose whittle/peer ratios differ by more than this factor are shown in the table. */
     static final double ROUND_SPREAD = 1.2;
     /** Warm-up before each round after the first (the first warms up in full). */
@@ -141,6 +141,18 @@ public final class KernelBench {
      */
     public static List<Result> run(List<KernelCase> cases, int threads, OpenBlasPeer peer, Consumer<Result> each)
             throws IOException {
+        return run(cases, threads, peer, ROUNDS, each);
+    }
+
+    /**
+     * {@link #run(List, int, OpenBlasPeer, Consumer)} in {@code rounds} rounds instead of
+     * {@link #ROUNDS}: the sampling budget is shared out among them, so more rounds add only their
+     * short warm-ups (and a round still takes at least three calls) and give a steadier median on a
+     * busy host.
+     */
+    public static List<Result> run(List<KernelCase> cases, int threads, OpenBlasPeer peer, int rounds, Consumer<Result> each)
+            throws IOException {
+        if (rounds < 1) throw new IllegalArgumentException("rounds must be at least 1, got " + rounds);
         Parallel.setThreads(threads);
         // compile the FP32 micro-kernel and GEMV before the first row: on a busy host the first
         // case's 0.3 s warm-up sometimes ended before C2 had, and the row read a tenth of its speed
@@ -156,16 +168,16 @@ public final class KernelBench {
             // through a whole 30-second run) then fall on both alike, as they do on the peer
             Runnable fp32 = c.kernel().endsWith("_gemm")
                     ? operation(KernelCase.sgemm(c.layout(), c.m(), c.n(), c.k(), c.label()), Kernels.fp32()) : null;
-            double[] own = new double[ROUNDS], other = new double[ROUNDS], reference = new double[ROUNDS];
-            for (int r = 0; r < ROUNDS; r++) {
-                own[r] = Timing.medianSeconds(op, r == 0 ? warmup : ROUND_WARMUP_SECONDS, Timing.BUDGET_SECONDS / ROUNDS);
+            double[] own = new double[rounds], other = new double[rounds], reference = new double[rounds];
+            double budget = Timing.BUDGET_SECONDS / rounds;
+            for (int r = 0; r < rounds; r++) {
+                own[r] = Timing.medianSeconds(op, r == 0 ? warmup : ROUND_WARMUP_SECONDS, budget);
                 reference[r] = fp32 == null ? Double.NaN
-                        : Timing.medianSeconds(fp32, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS, Timing.BUDGET_SECONDS / ROUNDS);
-                other[r] = peer == null ? Double.NaN : peer.seconds(c, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS,
-                        Timing.BUDGET_SECONDS / ROUNDS);
+                        : Timing.medianSeconds(fp32, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS, budget);
+                other[r] = peer == null ? Double.NaN : peer.seconds(c, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS, budget);
             }
             double seconds = median(own), peerSeconds = median(other), low = Double.NaN, high = Double.NaN;
-            for (int i = 0; i < ROUNDS && peer != null; i++) {
+            for (int i = 0; i < rounds && peer != null; i++) {
                 double ratio = other[i] / own[i];
                 low = i == 0 ? ratio : Math.min(low, ratio);
                 high = i == 0 ? ratio : Math.max(high, ratio);
@@ -177,11 +189,25 @@ public final class KernelBench {
         return results;
     }
 
-    /** The median of {@code v} (NaN if any value is). */
-    private static double median(double[] v) {
+    /** The median of {@code v}: the middle value, or the mean of the two middle ones (NaN if any value is). */
+    static double median(double[] v) {
         double[] sorted = v.clone();
         java.util.Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
+        int h = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
+    }
+
+    /**
+     * The cases a pattern picks: those whose kernel name ({@code sgemm}, {@code int8_gemv}...) or
+     * shape ({@code 2048x2048x2048}, {@code 4096x4096}) equals it, or whose label contains it
+     * ({@code lenet5}, {@code forward}).
+     */
+    public static List<KernelCase> select(List<KernelCase> cases, String pattern) {
+        List<KernelCase> only = new ArrayList<>();
+        for (KernelCase c : cases) {
+            if (c.kernel().equals(pattern) || c.shape().equals(pattern) || c.label().contains(pattern)) only.add(c);
+        }
+        return only;
     }
 
     /** An spmv case's label gains its speed-up over this run's dense SGEMV of the same shape. */
@@ -248,9 +274,9 @@ public final class KernelBench {
     }
 
     /** The table's header lines. */
-    public static void printHeader(PrintStream o, int threads, OpenBlasPeer peer) {
+    public static void printHeader(PrintStream o, int threads, OpenBlasPeer peer, int rounds) {
         o.println("kernels  " + Kernels.describe() + ", " + threads + (threads == 1 ? " thread" : " threads"));
-        if (peer != null) o.println("peer     " + peer.describe());
+        if (peer != null) o.println("peer     " + peer.describe() + "; the two take turns in " + rounds + (rounds == 1 ? " round" : " rounds"));
         o.println();
         if (peer != null) {
             o.printf(Locale.ROOT, "%-9s %-3s %-15s %9s %9s %7s  %s%n", "kernel", "op", "m x n x k", "GFLOPS", "OpenBLAS", "ratio", "shape of");
@@ -282,7 +308,7 @@ public final class KernelBench {
     }
 
     /** The JSON report: {@code command}, {@code settings} and one object per result. */
-    public static Map<String, Object> report(List<Result> results, int threads, OpenBlasPeer peer) {
+    public static Map<String, Object> report(List<Result> results, int threads, OpenBlasPeer peer, int rounds) {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("threads", threads);
         settings.put("peer", peer == null ? null : "openblas");
@@ -292,7 +318,7 @@ public final class KernelBench {
         settings.put("warmup_s", Timing.WARMUP_SECONDS);
         settings.put("integer_warmup_s", INTEGER_WARMUP_SECONDS);
         settings.put("budget_s", Timing.BUDGET_SECONDS);
-        settings.put("rounds", ROUNDS);
+        settings.put("rounds", rounds);
         settings.put("statistic", "median over the rounds of the median seconds per call; whittle, the peer and (for the integer GEMMs) whittle's FP32 SGEMM of the same shape take turns, round by round");
         if (peer != null) settings.put("peer_info", peer.info());
         List<Object> rows = new ArrayList<>();
@@ -340,13 +366,9 @@ public final class KernelBench {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : Parallel.threads();
         boolean withPeer = args.length > 1 && args[1].equals("openblas");
         List<KernelCase> cases = cases();
-        if (args.length > 2) {
-            List<KernelCase> only = new ArrayList<>();
-            for (KernelCase c : cases) if (c.kernel().equals(args[2]) || c.label().contains(args[2]) || c.shape().equals(args[2])) only.add(c);
-            cases = only;
-        }
+        if (args.length > 2) cases = select(cases, args[2]);
         try (OpenBlasPeer peer = withPeer ? OpenBlasPeer.start(threads) : null) {
-            printHeader(System.out, threads, peer);
+            printHeader(System.out, threads, peer, ROUNDS);
             printFooter(System.out, run(cases, threads, peer, r -> printRow(System.out, r)));
         }
     }

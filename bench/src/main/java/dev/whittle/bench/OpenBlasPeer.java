@@ -88,9 +88,10 @@ public final class OpenBlasPeer implements AutoCloseable {
     /** A one-line description for the table's header. */
     public String describe() {
         Object version = info.getOrDefault("blas_version", info.get("openblas_version"));
+        Object threads = info.getOrDefault("openblas_threads", info.get("OPENBLAS_NUM_THREADS"));
         return "numpy " + info.get("numpy") + ", " + (version == null ? "BLAS" : "OpenBLAS " + version)
                 + " (core " + info.getOrDefault("openblas_core", "unknown") + ", "
-                + info.getOrDefault("openblas_threads", info.get("OPENBLAS_NUM_THREADS")) + " threads)";
+                + threads + (String.valueOf(threads).equals("1") ? " thread)" : " threads)");
     }
 
     /** The peer's median seconds per call of the same product, with {@link Timing}'s warm-up and budget. */

@@ -2,6 +2,7 @@ package dev.whittle.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.whittle.engine.io.Json;
@@ -45,7 +46,7 @@ class KernelBenchTest {
         KernelCase c = KernelCase.sgemm("nn", 4, 5, 6, "square");
         List<KernelBench.Result> results = List.of(new KernelBench.Result(c, 2, 1e-6, Double.NaN),
                 new KernelBench.Result(KernelCase.sgemv(8, 8, "v"), 2, 2e-6, 1e-6));
-        Map<String, Object> report = (Map<String, Object>) Json.parse(Json.writePretty(KernelBench.report(results, 2, null)));
+        Map<String, Object> report = (Map<String, Object>) Json.parse(Json.writePretty(KernelBench.report(results, 2, null, KernelBench.ROUNDS)));
         assertEquals("bench kernels", report.get("command"));
         assertEquals(2L, ((Map<String, Object>) report.get("settings")).get("threads"));
         List<Map<String, Object>> rows = (List<Map<String, Object>>) report.get("results");
@@ -74,9 +75,37 @@ class KernelBenchTest {
         String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(text.contains("[rounds 1.50-2.50x]"), text);
         assertTrue(text.contains("the host was busy"), text);
-        Map<String, Object> report = (Map<String, Object>) Json.parse(Json.writePretty(KernelBench.report(List.of(unsteady), 1, null)));
+        Map<String, Object> report = (Map<String, Object>) Json.parse(Json.writePretty(KernelBench.report(List.of(unsteady), 1, null, KernelBench.ROUNDS)));
         Map<String, Object> row = ((List<Map<String, Object>>) report.get("results")).get(0);
         assertEquals(1.5, ((Number) row.get("ratio_round_low")).doubleValue(), 1e-9);
         assertEquals(2.5, ((Number) row.get("ratio_round_high")).doubleValue(), 1e-9);
+    }
+
+    @Test
+    void selectPicksCasesByKernelShapeOrPartOfTheLabel() {
+        List<KernelCase> cases = KernelBench.cases();
+        assertEquals(List.of("sgemv"), KernelBench.select(cases, "sgemv").stream().map(KernelCase::kernel).toList());
+        assertEquals(List.of("2048x2048x2048"), KernelBench.select(cases, "2048x2048x2048").stream().map(KernelCase::shape).toList());
+        List<KernelCase> lenet5 = KernelBench.select(cases, "lenet5");
+        assertEquals(14, lenet5.size(), lenet5.toString());  // conv1 2, conv2 3, fc1-fc3 3 each
+        assertTrue(lenet5.stream().allMatch(c -> c.label().contains("lenet5")));
+        assertTrue(KernelBench.select(cases, "sgemm4").isEmpty());
+    }
+
+    @Test
+    void medianOfAnEvenCountIsTheMeanOfTheMiddleTwo() {
+        assertEquals(2.5, KernelBench.median(new double[] {10, 1, 3, 2}));
+        assertEquals(3.0, KernelBench.median(new double[] {5, 3, 1}));
+    }
+
+    @Test
+    void runTakesTheRoundsItIsGivenAndRefusesNone() throws java.io.IOException {
+        KernelCase c = KernelCase.sgemm("nn", 7, 9, 5, "tiny");
+        List<KernelBench.Result> seen = new java.util.ArrayList<>();
+        List<KernelBench.Result> results = KernelBench.run(List.of(c), 1, null, 2, seen::add);
+        assertEquals(results, seen);
+        assertEquals(1, results.size());
+        assertTrue(results.get(0).seconds() > 0 && !results.get(0).hasPeer());
+        assertThrows(IllegalArgumentException.class, () -> KernelBench.run(List.of(c), 1, null, 0, r -> { }));
     }
 }

@@ -35,6 +35,17 @@ final class BenchCommand implements Runnable {
                 description = "Also time the same products on a peer: openblas (numpy of the python3 on PATH).")
         String peer;
 
+        @Option(names = "--only", paramLabel = "PATTERN",
+                description = "Only the cases whose kernel (sgemm, sgemv, spmv, int8_gemv, int4_gemv, int8_gemm, int4_gemm) "
+                        + "or shape (2048x2048x2048, 4096x4096) is PATTERN, or whose label contains it (lenet5, forward).")
+        String only;
+
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "" + KernelBench.ROUNDS,
+                description = "Rounds in which whittle and the peer take turns on each case; the median of the rounds is kept. "
+                        + "The sampling time is shared out among them: more rounds give steadier ratios on a busy machine "
+                        + "at the cost of a 0.05 s warm-up per round (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
         @Mixin
         CommonOptions common = new CommonOptions();
 
@@ -44,12 +55,20 @@ final class BenchCommand implements Runnable {
             if (peer != null && !peer.equals("openblas")) {
                 throw new BadInputException("--peer: unknown peer '" + peer + "'; the one peer is openblas");
             }
+            if (rounds < 1 || rounds > 1000) throw new BadInputException("--rounds: must be 1 to 1000, got " + rounds);
             List<KernelCase> cases = KernelBench.cases();
+            if (only != null) {
+                cases = KernelBench.select(cases, only);
+                if (cases.isEmpty()) {
+                    throw new BadInputException("--only: no case matches '" + only + "'; give a kernel (sgemm, sgemv, spmv, "
+                            + "int8_gemv, int4_gemv, int8_gemm, int4_gemm), a shape such as 2048x2048x2048, or part of a label such as lenet5");
+                }
+            }
             try (OpenBlasPeer p = peer == null ? null : OpenBlasPeer.start(threads)) {
-                KernelBench.printHeader(System.out, threads, p);
-                List<KernelBench.Result> results = KernelBench.run(cases, threads, p, r -> KernelBench.printRow(System.out, r));
+                KernelBench.printHeader(System.out, threads, p, rounds);
+                List<KernelBench.Result> results = KernelBench.run(cases, threads, p, rounds, r -> KernelBench.printRow(System.out, r));
                 KernelBench.printFooter(System.out, results);
-                if (common.report != null) Reports.write(common.report, KernelBench.report(results, threads, p));
+                if (common.report != null) Reports.write(common.report, KernelBench.report(results, threads, p, rounds));
             }
             return 0;
         }

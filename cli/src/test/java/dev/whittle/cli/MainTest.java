@@ -49,7 +49,6 @@ class MainTest {
         }
     }
 
-    /** Runs the command line with stdout and stderr captured. */
     /** Trains {@code arch} on the embedded digits for {@code epochs} into {@code out}, failing the test if {@code whittle train} does. */
     static Path trained(Path out, String arch, int epochs) {
         Run r = run("train", "--arch", arch, "--data", "mnist-10k", "--epochs", Integer.toString(epochs), "--out", out.toString());
@@ -57,6 +56,7 @@ class MainTest {
         return out;
     }
 
+    /** Runs the command line with stdout and stderr captured. */
     static Run run(String... args) {
         PrintStream out = System.out, err = System.err;
         ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
@@ -428,5 +428,32 @@ class MainTest {
     void modelAndDataOfDifferentShapesAreRejected() throws IOException {
         Path csv = writeCsv(dir.resolve("t.csv"));
         assertBadInput("[1, 28, 28]", "eval", "--model", model.toString(), "--data", "csv:" + csv);
+    }
+
+    @Test
+    void benchKernelsRejectsBadRoundsAndAPatternThatMatchesNothing() {
+        Run r = run("bench", "kernels", "--rounds", "0");
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().contains("--rounds") && r.err().contains("got 0"), r.err());
+        r = run("bench", "kernels", "--only", "sgemm4");
+        assertEquals(2, r.code(), r.err());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().contains("--only") && r.err().contains("'sgemm4'"), r.err());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void benchKernelsTimesOnlyTheCasesAskedInTheRoundsAsked() throws IOException {
+        Path report = dir.resolve("kernels.json");
+        Run r = run("bench", "kernels", "--threads", "1", "--only", "lenet5 fc3 forward", "--rounds", "2", "--report", report.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> json = readReport(report);
+        assertEquals(2L, ((Map<String, Object>) json.get("settings")).get("rounds"));
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) json.get("results");
+        assertEquals(1, rows.size(), rows.toString());
+        assertEquals("128x10x84", rows.get(0).get("m") + "x" + rows.get(0).get("n") + "x" + rows.get(0).get("k"));
+        assertTrue(((Number) rows.get(0).get("gflops")).doubleValue() > 0, rows.toString());
+        assertTrue(r.out().contains("lenet5 fc3 forward"), r.out());
     }
 }
