@@ -39,7 +39,11 @@ import jdk.incubator.vector.VectorSpecies;
  *       57 GFLOPS in slow spells of the host, 89 against 86 in quiet ones; 1024^3 GEMM:
  *       52 against 49, 70 against 67; 2048^3: 64 against 57. Unrolling p by two still spills
  *       (C2 schedules across the splits, or with distinct split tests keeps their constants in
- *       registers and reloads B from the stack); A padded to 8 floats a step with one induction
+ *       registers and reloads B from the stack): 64-68 against 98-101 GFLOPS, kernel alone in L1.
+ *       A store to {@code t} between the two halves (a float[] store, which C2 keeps the second
+ *       half's float[] loads below) stops the spills, and the loop then has 8 scalar
+ *       instructions a step instead of 10, but ran at 0.95-0.97x of this loop (97 GFLOPS); by
+ *       four with three such stores it spills again (0.62-0.66x); A padded to 8 floats a step with one induction
  *       variable for both panels cut the scalar work to 5 instructions a step but ran 0.8-0.9x.
  *       The packed operands' alignment (0, 16, 32, 48 B) made no difference.</li>
  *   <li>Constant strides: the same loop with a run-time row stride for A or B ran 15-40% slower
