@@ -132,6 +132,18 @@ public final class KernelBench {
     public static final int ROUNDS = 5;
     /** Rounds whose whittle/peer ratios differ by more than this factor are shown in the table. */
     static final double ROUND_SPREAD = 1.2;
+    /**
+     * With more than one thread, seconds between the peer's turn and whittle's. OpenBLAS's idle
+     * threads busy-wait for 2^28 cycles (its {@code THREAD_TIMEOUT}; about 0.11 s here) before they
+     * sleep, so a turn of whittle's that followed straight on shared the cores with them: on two
+     * threads 256^3, 512^3 and 1024^3 read 0.55x, 0.50x and 0.75x OpenBLAS that way, and 0.92x,
+     * 0.93x and 0.95x with the peer's threads told not to spin ({@code OPENBLAS_THREAD_TIMEOUT=4}),
+     * OpenBLAS's own figures the same either way. Waiting instead leaves each library its own
+     * default behaviour within its turn.
+     */
+    static final double PEER_SETTLE_SECONDS = 0.25;
+    /** With more than one thread, seconds between whittle's turn and the peer's: the pool's threads poll for 2 ms before they park. */
+    static final double OWN_SETTLE_SECONDS = 0.01;
     /** Warm-up before each round after the first (the first warms up in full). */
     private static final double ROUND_WARMUP_SECONDS = 0.05;
 
@@ -174,7 +186,13 @@ public final class KernelBench {
                 own[r] = Timing.medianSeconds(op, r == 0 ? warmup : ROUND_WARMUP_SECONDS, budget);
                 reference[r] = fp32 == null ? Double.NaN
                         : Timing.medianSeconds(fp32, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS, budget);
-                other[r] = peer == null ? Double.NaN : peer.seconds(c, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS, budget);
+                if (peer == null) {
+                    other[r] = Double.NaN;
+                    continue;
+                }
+                if (threads > 1) settle(OWN_SETTLE_SECONDS);
+                other[r] = peer.seconds(c, r == 0 ? Timing.WARMUP_SECONDS : ROUND_WARMUP_SECONDS, budget);
+                if (threads > 1) settle(PEER_SETTLE_SECONDS);
             }
             double seconds = median(own), peerSeconds = median(other), low = Double.NaN, high = Double.NaN;
             for (int i = 0; i < rounds && peer != null; i++) {
@@ -187,6 +205,16 @@ public final class KernelBench {
             each.accept(r);
         }
         return results;
+    }
+
+    /** Sleeps while the other side's idle threads stop spinning (see {@link #PEER_SETTLE_SECONDS}). */
+    private static void settle(double seconds) throws IOException {
+        try {
+            Thread.sleep((long) (seconds * 1000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted between turns");
+        }
     }
 
     /** The median of {@code v}: the middle value, or the mean of the two middle ones (NaN if any value is). */
@@ -319,6 +347,10 @@ public final class KernelBench {
         settings.put("integer_warmup_s", INTEGER_WARMUP_SECONDS);
         settings.put("budget_s", Timing.BUDGET_SECONDS);
         settings.put("rounds", rounds);
+        if (peer != null && threads > 1) {
+            settings.put("peer_settle_s", PEER_SETTLE_SECONDS);
+            settings.put("own_settle_s", OWN_SETTLE_SECONDS);
+        }
         settings.put("statistic", "median over the rounds of the median seconds per call; whittle, the peer and (for the integer GEMMs) whittle's FP32 SGEMM of the same shape take turns, round by round");
         if (peer != null) settings.put("peer_info", peer.info());
         List<Object> rows = new ArrayList<>();
