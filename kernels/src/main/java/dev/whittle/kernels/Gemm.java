@@ -69,12 +69,19 @@ final class Gemm {
     /** Steps of a B^T micro-panel packed at a time: 256 x NR floats, 16 KB, half of L1d. */
     private static final int PACK_STEPS = 256;
     /**
-     * Below this many multiply-adds a product stays on the calling thread. Handing half of it to a
-     * pool thread costs tens of microseconds here (waking a parked thread in a VM); measured on
-     * 2 threads: 128x120x84 (1.3 M) ran at 0.47x, 128x100x300 (3.8 M) at 0.98x, 128x400x120 (6.1 M)
-     * at 1.2x and 128x300x784 (30 M) at 1.9x the speed of one thread.
+     * Below this many multiply-adds a product stays on the calling thread (the INT8 GEMM uses the
+     * same bound). When waking a parked pool thread cost tens of microseconds on every call, 2^22
+     * was the break-even (two threads: 128x120x84, 1.3 M, ran at 0.47x, 128x100x300, 3.8 M, at
+     * 0.98x the speed of one). Since the pool's threads poll for 2 ms after their last task
+     * ({@link Parallel}), products of 1 to 4 M run faster shared out: two threads, {@code whittle
+     * bench kernels} (two runs of each build taking turns), 128x100x300 A.B^T 42-59 against
+     * 69-100 GFLOPS, 100x300x128 A^T.B 52-72 against 95-125, 128x300x100 50-53 against 89-115,
+     * 128x84x120 42-59 against 76-77; batch-64 throughput of the FP32 {@code lenet-300-100} (two
+     * threads, {@code bench models}) 127-152k against 174-185k samples/s, of {@code lenet5} 30-34k
+     * against 37-42k. A pool thread that starts late finds the work claimed by the caller
+     * ({@link #sharedB}), so a cold pool costs little.
      */
-    static final long PARALLEL_WORK = 1L << 22;
+    static final long PARALLEL_WORK = 1L << 20;
     /** How long a thread of {@link #sharedB} spins at the end of a phase before it naps. */
     private static final long SPIN_NANOS = 200_000;
     /** B micro-panels packed together, reading B's rows across them ({@link #packBPanels}). */
