@@ -149,18 +149,10 @@ public final class KernelBench {
 
     /**
      * Times every case on {@code threads} threads, and on the peer in turns with it when there is
-     * one ({@link #ROUNDS}); {@code each} sees every result as it is measured.
-     */
-    public static List<Result> run(List<KernelCase> cases, int threads, OpenBlasPeer peer, Consumer<Result> each)
-            throws IOException {
-        return run(cases, threads, peer, ROUNDS, each);
-    }
-
-    /**
-     * {@link #run(List, int, OpenBlasPeer, Consumer)} in {@code rounds} rounds instead of
-     * {@link #ROUNDS}: the sampling budget is shared out among them, so more rounds add only their
-     * short warm-ups (and a round still takes at least three calls) and give a steadier median on a
-     * busy host.
+     * one, in {@code rounds} rounds ({@link #ROUNDS} by default); {@code each} sees every result as
+     * it is measured. The sampling budget is shared out among the rounds, so more rounds add only
+     * their short warm-ups (and a round still takes at least three calls) and give a steadier
+     * median on a busy host.
      */
     public static List<Result> run(List<KernelCase> cases, int threads, OpenBlasPeer peer, int rounds, Consumer<Result> each)
             throws IOException {
@@ -401,7 +393,7 @@ public final class KernelBench {
         if (args.length > 2) cases = select(cases, args[2]);
         try (OpenBlasPeer peer = withPeer ? OpenBlasPeer.start(threads) : null) {
             printHeader(System.out, threads, peer, ROUNDS);
-            printFooter(System.out, run(cases, threads, peer, r -> printRow(System.out, r)));
+            printFooter(System.out, run(cases, threads, peer, ROUNDS, r -> printRow(System.out, r)));
         }
     }
 }

@@ -10,7 +10,6 @@ import dev.whittle.datasets.DataSplit;
 import dev.whittle.datasets.Datasets;
 import dev.whittle.datasets.Sha256;
 import dev.whittle.engine.BadInputException;
-import dev.whittle.engine.io.InputNormalization;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
@@ -121,7 +120,7 @@ final class CompressCommand implements Callable<Integer> {
 
         Map<String, Object> manifest = manifest(recipe);
         Map<String, String> meta = new LinkedHashMap<>();
-        for (String key : new String[] {"whittle.dataset", InputNormalization.KEY}) {
+        for (String key : DataOptions.DATA_KEYS) {
             if (loaded.metadata().containsKey(key)) meta.put(key, loaded.metadata().get(key));
         }
         meta.put(MANIFEST_KEY, Json.write(manifest));

@@ -12,6 +12,11 @@ final class DataOptions {
 
     /** The metadata key under which a model file records the data it was trained on. */
     static final String MODEL_DATASET_KEY = "whittle.dataset";
+    /**
+     * The metadata about a model's data (which dataset, how its inputs were normalised) that a
+     * model derived from it (pruned, quantized, compressed) keeps: it expects the same inputs.
+     */
+    static final java.util.List<String> DATA_KEYS = java.util.List.of(MODEL_DATASET_KEY, dev.whittle.engine.io.InputNormalization.KEY);
 
     @Option(names = "--data", paramLabel = "NAME",
             description = "mnist-10k (embedded), fashion-mnist, mnist, idx:DIR or csv:PATH (default: the data a model file"

@@ -163,7 +163,7 @@ final class DistillCommand implements Callable<Integer> {
             scratch = Evaluator.evaluate(plain, split.test(), 256).accuracy();
         }
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("whittle.dataset", data.name);
+        meta.put(DataOptions.MODEL_DATASET_KEY, data.name);
         Datasets.inputNormalization(split.train()).ifPresent(n -> meta.put(InputNormalization.KEY, n.toJson()));
         meta.put("whittle.recipe", "distill --teacher " + teacherPath.getFileName() + " --student-arch " + studentArch
                 + (subset != null ? " --train-subset " + subset : "") + " --temperature " + temperature + " --alpha " + alpha

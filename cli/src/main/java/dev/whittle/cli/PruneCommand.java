@@ -8,7 +8,6 @@ import dev.whittle.compress.prune.PruningSensitivity;
 import dev.whittle.compress.report.InferenceTiming;
 import dev.whittle.datasets.DataSplit;
 import dev.whittle.engine.BadInputException;
-import dev.whittle.engine.io.InputNormalization;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.io.SafeTensors;
@@ -117,7 +116,7 @@ final class PruneCommand implements Callable<Integer> {
         Evaluation after = Evaluator.evaluate(pruned, split.test(), 256);
 
         Map<String, String> meta = new LinkedHashMap<>(loaded.metadata());
-        meta.keySet().removeIf(k -> k.startsWith("whittle.") && !k.equals("whittle.dataset") && !k.equals(InputNormalization.KEY));
+        meta.keySet().removeIf(k -> k.startsWith("whittle.") && !DataOptions.DATA_KEYS.contains(k));
         String previous = loaded.metadata().get("whittle.recipe");
         // only the options the method used: 2:4 and remove-layer take no sparsity, structured pruning no scope or schedule
         String mine = "prune --method " + method + (isMagnitude() || isStructured() ? " --sparsity " + sparsity : "")

@@ -8,7 +8,6 @@ import dev.whittle.compress.quantize.Sensitivity;
 import dev.whittle.compress.report.InferenceTiming;
 import dev.whittle.datasets.DataSplit;
 import dev.whittle.engine.BadInputException;
-import dev.whittle.engine.io.InputNormalization;
 import dev.whittle.engine.io.Json;
 import dev.whittle.engine.io.ModelFile;
 import dev.whittle.engine.nn.Sequential;
@@ -164,7 +163,7 @@ final class QuantizeCommand implements Callable<Integer> {
         double quantizeSeconds = (System.nanoTime() - t0) / 1e9;
 
         Map<String, String> meta = new LinkedHashMap<>(loaded.metadata());
-        meta.keySet().removeIf(k -> k.startsWith("whittle.") && !k.equals("whittle.dataset") && !k.equals(InputNormalization.KEY));
+        meta.keySet().removeIf(k -> k.startsWith("whittle.") && !DataOptions.DATA_KEYS.contains(k));
         meta.put("whittle.recipe", recipe(loaded.metadata().get("whittle.recipe")));
         Evaluation before = Evaluator.evaluate(model, split.test(), 256);
         Evaluation after = Evaluator.evaluate(quantized, split.test(), 256);

@@ -110,7 +110,7 @@ final class TrainCommand implements Callable<Integer> {
         Long fileBytes = null, headerBytes = null;
         if (out != null) {
             Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("whittle.dataset", data.name);
+            meta.put(DataOptions.MODEL_DATASET_KEY, data.name);
             Datasets.inputNormalization(split.train()).ifPresent(n -> meta.put(InputNormalization.KEY, n.toJson()));
             meta.put("whittle.recipe", "train --arch " + arch + " --epochs " + epochs + " --optimizer " + optimizer + " --lr " + lr
                     + " --batch-size " + batchSize + " --seed " + seed);
