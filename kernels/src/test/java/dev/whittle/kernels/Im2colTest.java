@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Holds im2col to its definition and col2im to being its adjoint, over random shapes. */
+/** Holds im2col to its definition, im2row to its transpose and col2im to being its adjoint, over random shapes. */
 class Im2colTest {
 
     private static float[] random(SplittableRandom r, int n) {
@@ -50,6 +50,33 @@ class Im2colTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void im2rowIsIm2colTransposedAndWritesNothingElse() {
+        // kernels past one vector (8 or 16 floats), strides, paddings wider than the kernel's
+        // reach, images that end at the very end of x (no slack for whole-vector reads)
+        SplittableRandom r = new SplittableRandom(4);
+        for (int trial = 0; trial < 400; trial++) {
+            int c = 1 + r.nextInt(4), h = 1 + r.nextInt(12), w = 1 + r.nextInt(40);
+            int k = 1 + r.nextInt(trial % 4 == 0 ? 19 : 7), s = 1 + r.nextInt(3), p = r.nextInt(4);
+            if (k > h + 2 * p || k > w + 2 * p) continue;
+            int oh = Im2col.outputSize(h, k, s, p), ow = Im2col.outputSize(w, k, s, p);
+            int plane = oh * ow, patch = c * k * k, before = r.nextInt(3), after = r.nextInt(3) * 7;
+            float[] x = random(r, before + c * h * w + (trial % 2 == 0 ? 0 : r.nextInt(20)));
+            float[] cols = new float[plane * patch];
+            Im2col.im2col(x, before, c, h, w, k, s, p, cols, 0);
+            float[] rows = random(r, 5 + plane * patch + after), stale = rows.clone();
+            Im2col.im2row(x, before, c, h, w, k, s, p, rows, 5);
+            String where = "channels " + c + ", " + h + "x" + w + ", kernel " + k + ", stride " + s + ", pad " + p;
+            for (int q = 0; q < plane; q++) {
+                for (int t = 0; t < patch; t++) {
+                    assertEquals(cols[t * plane + q], rows[5 + q * patch + t], 0f, where + ": row " + q + ", tap " + t);
+                }
+            }
+            for (int i = 0; i < 5; i++) assertEquals(stale[i], rows[i], 0f, where + ": wrote before the matrix");
+            for (int i = 5 + plane * patch; i < rows.length; i++) assertEquals(stale[i], rows[i], 0f, where + ": wrote past the matrix");
         }
     }
 

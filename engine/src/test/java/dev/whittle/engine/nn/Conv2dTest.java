@@ -114,6 +114,40 @@ class Conv2dTest {
     }
 
     @Test
+    void oneImagesParameterGradientsAreTheirFmaChainsInOutputOrder() {
+        // the order the kernels promise, bit for bit: each weight's gradient one FMA chain over
+        // the output positions q = oy*ow + ox, each bias's gradient a plain sum in that order
+        Conv2d conv = new Conv2d(new int[] {3, 9, 11}, 5, 3, 2, 1, new Rng(21));
+        Tensor x = GradientCheck.random(22, 1, 3, 9, 11);
+        int oh = conv.outputShape()[1], ow = conv.outputShape()[2], k = 3;
+        Tensor g = GradientCheck.random(23, 1, 5, oh, ow);
+        conv.forward(x, true);
+        conv.backward(g);
+        float[] xd = x.data(), gd = g.data(), dw = conv.weight().grad().data(), db = conv.bias().grad().data();
+        for (int o = 0; o < 5; o++) {
+            float bias = 0f;
+            for (int q = 0; q < oh * ow; q++) bias += gd[o * oh * ow + q];
+            assertEquals(Float.floatToIntBits(0f + bias), Float.floatToIntBits(db[o]), "bias " + o);  // added onto a zero gradient
+            for (int c = 0; c < 3; c++) {
+                for (int ky = 0; ky < k; ky++) {
+                    for (int kx = 0; kx < k; kx++) {
+                        float acc = 0f;
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < ow; ox++) {
+                                int iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
+                                float v = iy >= 0 && iy < 9 && ix >= 0 && ix < 11 ? xd[(c * 9 + iy) * 11 + ix] : 0f;
+                                acc = Math.fma(gd[o * oh * ow + oy * ow + ox], v, acc);
+                            }
+                        }
+                        int at = ((o * 3 + c) * k + ky) * k + kx;
+                        assertEquals(Float.floatToIntBits(0f + acc), Float.floatToIntBits(dw[at]), "weight " + at);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void weightGradientAccumulatesAcrossBackwardCalls() {
         Conv2d conv = new Conv2d(new int[] {2, 5, 5}, 3, 3, 1, 1, new Rng(11));
         Tensor x = GradientCheck.random(12, 4, 2, 5, 5), g = GradientCheck.random(13, 4, 3, 5, 5);
