@@ -28,9 +28,11 @@ import java.util.List;
  * {@link Im2col#im2row}, so both operands of its GEMM are row-major and nothing is transposed;
  * every weight's gradient is the same FMA chain over the output positions as in the earlier form
  * {@code dW^T += X . dY^T} (im2col, a transpose of {@code dY}, and a GEMM that packed {@code X}
- * across its rows), so the bits did not change. Per image, one thread, medians of 21 interleaved
- * rounds (earlier / now, weight and bias gradient): LeNet-5's 1->6 5x5 on 28 x 28 36.7 / 21.1 us,
- * 6->16 on 14 x 14 22.0 / 14.9; 3->32 3x3 on 32 x 32 99 / 80, 32->64 on 16 x 16 187 / 168.
+ * across its rows), so the bits did not change. Weight and bias gradient of one image, one
+ * thread, medians of 21 interleaved rounds in two runs (earlier / now, us): LeNet-5's 1->6 5x5 on
+ * 28 x 28 with pad 2 36.7-39.6 / 21.7-25.9 (its GEMM alone 22.5-24.7 / 10.1-12.1), 6->16 on
+ * 14 x 14 24.3-28.0 / 15.9-17.9; 3->32 3x3 on 32 x 32 104-107 / 76-82, 32->64 on 16 x 16
+ * 191-195 / 179.
  *
  * <p>Samples are spread over the thread pool; every scratch buffer belongs to one part and is
  * reused across steps. The weight gradient is summed per fixed group of samples and the groups are
