@@ -24,8 +24,9 @@ import java.util.function.Consumer;
  *
  * <p>A Linear layer {@code in -> out} at batch b runs forward {@code A.B^T} (b x out x in), its
  * weight gradient {@code A^T.B} (out x in x b) and its input gradient {@code A.B} (b x in x out).
- * A convolution runs per sample on im2col columns: forward {@code W.X} (out x oh*ow x in*k*k),
- * weight gradient {@code X.dY^T} (in*k*k x out x oh*ow) and input gradient {@code W^T.dY}
+ * A convolution runs per sample: forward {@code W.X} on im2col columns (out x oh*ow x in*k*k;
+ * the engine runs LeNet-5's two as direct convolutions, which give the same bits), weight gradient
+ * {@code dY.X^T} on im2row's rows (out x in*k*k x oh*ow) and input gradient {@code W^T.dY}
  * (in*k*k x oh*ow x out), as {@code dev.whittle.engine.nn.Conv2d} does.
  */
 public final class KernelBench {
@@ -119,7 +120,7 @@ public final class KernelBench {
     private static void conv(List<KernelCase> c, String layer, int inC, int outC, int plane, boolean inputGrad) {
         int patch = inC * 25;
         c.add(KernelCase.sgemm("nn", outC, plane, patch, "lenet5 " + layer + " forward (1 sample)"));
-        c.add(KernelCase.sgemm("nn", patch, outC, plane, "lenet5 " + layer + " weight grad (1 sample)"));
+        c.add(KernelCase.sgemm("nn", outC, patch, plane, "lenet5 " + layer + " weight grad (1 sample)"));
         if (inputGrad) c.add(KernelCase.sgemm("tn", patch, plane, outC, "lenet5 " + layer + " input grad (1 sample)"));
     }
 

@@ -83,7 +83,8 @@ class GemmTest {
 
     @Test
     void narrowProductsRunTransposedWithTheSameBits() {
-        // the conv1 weight gradient (25 x 6 x 784) and a 10-class head take the C^T path
+        // a 6-column product (LeNet-5 conv1's weight gradient in its earlier, transposed form) and a
+        // 10-class head take the C^T path
         org.junit.jupiter.api.Assertions.assertTrue(Gemm.transposedIsCheaper(25, 6));
         org.junit.jupiter.api.Assertions.assertTrue(Gemm.transposedIsCheaper(128, 10));
         org.junit.jupiter.api.Assertions.assertFalse(Gemm.transposedIsCheaper(128, 300));
