@@ -45,13 +45,17 @@ public final class Conv2d implements WeightedLayer {
      * A stride-1 forward pass with at most this many inputs per output (in * k * k) and at most
      * {@link #DIRECT_MAX_OUT} output channels runs as a direct convolution rather than im2col +
      * GEMM: the same bits, without writing k*k floats per pixel nor wasting most of a 6-row
-     * register tile on 3 to 16 filters. Measured per image, one thread, medians of 41 interleaved
+     * register tile on 3 to 8 filters. Measured per image, one thread, medians of 41 interleaved
      * rounds on a loaded host (direct / lowered): 1->6 5x5 pad 2 on 28x28 13.3 / 22.0 us, 6->16 on
      * 14x14 29.8 / 37.5, 1->3 10.8 / 22.6, 3->8 11.1 / 14.8; but 1->32 63.7 / 45.3, 32->64 864 /
-     * 432, 3->32 3x3 on 32x32 97 / 73: with many filters the GEMM's tile is full and wins.
+     * 432, 3->32 3x3 on 32x32 97 / 73: with many filters the GEMM's tile is full and wins. The bound
+     * was 16 filters until the GEMM got faster on small products; measured again (2026-12-07, medians
+     * of 15 rounds): 1->6 5x5 pad 2 on 28 x 28 12.2 / 13.9 us, 1->8 16.4 / 17.7, 6->8 5x5 on 14 x 14
+     * 14.9 / 19.2, 3->8 3x3 on 32 x 32 23.6 / 24.6; 6->12 31.3 / 30.4; 6->16 (LeNet-5's second)
+     * 29.0 / 21.8, 1->16 5x5 44.5 / 35.0, 3->16 3x3 46.7 / 34.0, 8->16 3x3 on 16 x 16 28.4 / 22.8.
      */
     public static final int DIRECT_MAX_PATCH = 256;
-    public static final int DIRECT_MAX_OUT = 16;
+    public static final int DIRECT_MAX_OUT = 8;
     /** At most this many sample groups share out the weight gradient (enough parts for a big machine). */
     private static final int MAX_GROUPS = 32;
     /** ...and their partial weight gradients together stay under this many floats (16 MB). */

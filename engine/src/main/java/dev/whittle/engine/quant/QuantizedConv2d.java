@@ -29,7 +29,8 @@ import java.util.Arrays;
  * FP32 kernels over exact integers, the way {@link dev.whittle.kernels.Int8Kernels} runs its
  * many-row products: the input, centred on its zero point ({@code q - z} in [-255, 255]), goes
  * through the convolution over the nonzero taps (stride 1, up to
- * {@link SparseKernels#BREAK_EVEN_DENSITY_CONV}: measured, it wins even unpruned), the direct convolution (up to 16 filters, stride 1,
+ * {@link SparseKernels#BREAK_EVEN_DENSITY_CONV}: measured, it wins even unpruned), the direct convolution (up to
+ * {@link Conv2d#DIRECT_MAX_OUT} filters, stride 1,
  * as FP32 Conv2d chooses) or im2col and
  * the GEMM, padded with 0 (the real 0), the weights are widened per call, and every partial sum of at most
  * 512 products of magnitude at most 255 * 127 stays below 2^24, so no FMA rounds. The output is
