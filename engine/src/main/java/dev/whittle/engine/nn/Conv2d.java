@@ -77,8 +77,10 @@ public final class Conv2d implements WeightedLayer {
     private float[] weightPartials = new float[0];     // one [out x patch] gradient per sample group
     private float[][] biasPartials = new float[0][];   // one [out] gradient per sample group
 
-    /** A part's working matrices for one sample at a time. */
-    /** {@code columns}: im2col's matrix in forward, im2row's (its transpose) in backward. */
+    /**
+     * A part's working matrices for one sample at a time: {@code columns} holds im2col's matrix in
+     * forward and im2row's (its transpose) in backward.
+     */
     private record Scratch(float[] columns, float[] columnGrads) {}
 
     /**
