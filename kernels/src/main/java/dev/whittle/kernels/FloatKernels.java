@@ -64,6 +64,22 @@ public interface FloatKernels {
     /** {@code gradIn = x > 0 ? gradOut : 0}, where {@code x} is the ReLU's input. */
     void reluBackward(float[] x, float[] gradOut, float[] gradIn, int n);
 
+    /**
+     * 2x2 max pooling with stride 2 of planes {@code [from, to)} of {@code height x width} floats
+     * each, plane p at {@code x[p*height*width..]}: {@code y[p][oy][ox]} is the maximum of its
+     * window, {@code at[p][oy][ox]} that pixel's index in x. The maximum is the first in the
+     * order (0,0), (0,1), (1,0), (1,1), compared as {@link #poolKey} orders floats: -0 below +0,
+     * every NaN above +infinity and equal to the others, so a NaN wins and propagates. The output
+     * is {@code (height/2) x (width/2)} per plane, y and at indexed alike.
+     */
+    void maxPool2x2(float[] x, int height, int width, int from, int to, float[] y, int[] at);
+
+    /** An int ordered as {@link #maxPool2x2} orders floats. */
+    static int poolKey(float v) {
+        int bits = Float.floatToIntBits(v); // NaNs come out as one positive pattern
+        return bits ^ ((bits >> 31) & 0x7fffffff);
+    }
+
     /** Row-wise softmax of a {@code rows x cols} matrix, shifted by the row maximum for stability. */
     void softmax(int rows, int cols, float[] x, float[] y);
 

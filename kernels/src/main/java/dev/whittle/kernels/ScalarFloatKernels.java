@@ -148,4 +148,20 @@ public final class ScalarFloatKernels implements FloatKernels {
             for (int j = 0; j < cols; j++) y[o + j] = x[o + j] - max - logSum;
         }
     }
+
+    @Override
+    public void maxPool2x2(float[] x, int height, int width, int from, int to, float[] y, int[] at) {
+        int oh = height / 2, ow = width / 2;
+        for (int p = from; p < to; p++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    int first = p * height * width + 2 * oy * width + 2 * ox, o = (p * oh + oy) * ow + ox;
+                    int[] window = {first, first + 1, first + width, first + width + 1};
+                    for (int i : window) if (FloatKernels.poolKey(x[i]) > FloatKernels.poolKey(x[first])) first = i;
+                    at[o] = first;
+                    y[o] = x[first];
+                }
+            }
+        }
+    }
 }

@@ -36,6 +36,31 @@ class FloatKernelsTwinTest {
     }
 
     @Test
+    void maxPool2x2MatchesItsTwinOnTiesSignedZerosAndNaNs() {
+        // few distinct values, so windows tie often; NaNs of both signs and several payloads
+        float[] values = {-1f, 0f, -0f, 1f, 2f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN,
+            Float.intBitsToFloat(0x7f800001), Float.intBitsToFloat(0xffc00000), Float.intBitsToFloat(0x7fffffff)};
+        SplittableRandom r = new SplittableRandom(17);
+        for (int trial = 0; trial < 200; trial++) {
+            int planes = 1 + r.nextInt(3), h = 2 + r.nextInt(9), w = 2 + r.nextInt(70);
+            boolean nans = trial % 3 == 0;
+            float[] x = new float[planes * h * w];
+            for (int i = 0; i < x.length; i++) x[i] = values[r.nextInt(nans ? values.length : 5)];
+            int out = planes * (h / 2) * (w / 2);
+            float[] ys = new float[out], yv = new float[out];
+            int[] as = new int[out], av = new int[out];
+            int from = r.nextInt(planes), to = from + 1 + r.nextInt(planes - from);
+            scalar.maxPool2x2(x, h, w, from, to, ys, as);
+            vector.maxPool2x2(x, h, w, from, to, yv, av);
+            String where = planes + " planes of " + h + "x" + w + ", [" + from + ", " + to + ")";
+            assertArrayEquals(as, av, where);
+            for (int i = 0; i < out; i++) {
+                assertEquals(Float.floatToRawIntBits(ys[i]), Float.floatToRawIntBits(yv[i]), where + ", output " + i);
+            }
+        }
+    }
+
+    @Test
     void dotAndAxpy() {
         for (int n : SIZES) {
             float[] a = random(n, n + 5), b = random(n + 1, n + 5);

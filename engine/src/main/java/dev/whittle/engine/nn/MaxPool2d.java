@@ -2,7 +2,9 @@ package dev.whittle.engine.nn;
 
 import dev.whittle.engine.Layer;
 import dev.whittle.engine.Tensor;
+import dev.whittle.kernels.FloatKernels;
 import dev.whittle.kernels.Im2col;
+import dev.whittle.kernels.Kernels;
 import java.util.Arrays;
 
 /**
@@ -12,6 +14,8 @@ import java.util.Arrays;
  * gradient there, adding where overlapping windows chose the same pixel.
  */
 public final class MaxPool2d implements Layer {
+
+    private static final FloatKernels K = Kernels.fp32();
 
     private final int channels, height, width;
     private final int kernel, stride;
@@ -85,33 +89,17 @@ public final class MaxPool2d implements Layer {
         int[] at = argmax;
         int planes = batch * channels;
         Parts.run(planes, Parts.count(planes, (long) height * width), (part, from, to) -> {
+            if (kernel == 2 && stride == 2) {
+                // LeNet's pooling: the kernel takes each window on its own, several at a time
+                K.maxPool2x2(xd, height, width, from, to, yd, at);
+                return;
+            }
             int[] best = new int[outW]; // order key of each output's maximum so far, for one output row
             for (int p = from; p < to; p++) {
                 for (int oy = 0; oy < outH; oy++) {
                     int corner = p * height * width + oy * stride * width, o = (p * outH + oy) * outW;
-                    if (kernel == 2 && stride == 2) {
-                        // LeNet's pooling, each window on its own: the first maximum of each row of
-                        // the window, then the bottom one only if strictly larger, which is the
-                        // first maximum in the order the general loop below scans (0,0), (0,1),
-                        // (1,0), (1,1). LeNet-5's first pooling at batch 128 (half the inputs 0, as
-                        // after a ReLU), one thread, medians of 200 calls in three runs: 0.97-1.00 ms
-                        // against the general loop's 1.54-1.57 (and 1.74-1.75 with branches for the masks)
-                        for (int ox = 0, i = corner; ox < outW; ox++, i += 2) {
-                            int j = i + width;
-                            int k0 = orderKey(xd[i]), k1 = orderKey(xd[i + 1]), k2 = orderKey(xd[j]), k3 = orderKey(xd[j + 1]);
-                            // masks, not branches (random data makes a branch a coin toss): all ones when the later is larger
-                            int right = (int) (((long) k0 - k1) >> 63), below = (int) (((long) k2 - k3) >> 63);
-                            int top = i - right, kt = k0 ^ ((k0 ^ k1) & right);
-                            int bottom = j - below, kb = k2 ^ ((k2 ^ k3) & below);
-                            int lower = (int) (((long) kt - kb) >> 63);
-                            int first = top ^ ((top ^ bottom) & lower);
-                            at[o + ox] = first;
-                            yd[o + ox] = xd[first];
-                        }
-                        continue;
-                    }
                     for (int ox = 0; ox < outW; ox++) {
-                        best[ox] = orderKey(xd[corner + ox * stride]);
+                        best[ox] = FloatKernels.poolKey(xd[corner + ox * stride]);
                         at[o + ox] = corner + ox * stride;
                     }
                     // one kernel offset at a time across the whole output row: long loops, and the
@@ -121,7 +109,7 @@ public final class MaxPool2d implements Layer {
                             if (ky == 0 && kx == 0) continue;
                             int first = corner + ky * width + kx;
                             for (int ox = 0; ox < outW; ox++) {
-                                int i = first + ox * stride, key = orderKey(xd[i]), max = best[ox];
+                                int i = first + ox * stride, key = FloatKernels.poolKey(xd[i]), max = best[ox];
                                 int larger = (int) (((long) max - key) >> 63); // all ones when key > max
                                 best[ox] = max ^ ((max ^ key) & larger);
                                 at[o + ox] ^= (at[o + ox] ^ i) & larger;
@@ -133,15 +121,6 @@ public final class MaxPool2d implements Layer {
             }
         });
         return output;
-    }
-
-    /**
-     * An int ordered as the floats are, except that -0 sorts below +0 and every NaN above +infinity
-     * (so a NaN in a window wins and propagates, as in PyTorch).
-     */
-    private static int orderKey(float v) {
-        int bits = Float.floatToIntBits(v); // NaNs come out as one positive pattern
-        return bits ^ ((bits >> 31) & 0x7fffffff);
     }
 
     @Override
