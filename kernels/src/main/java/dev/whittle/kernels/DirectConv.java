@@ -23,7 +23,6 @@ final class DirectConv {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    private static final ThreadLocal<float[][]> PADDED = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private DirectConv() {}
 
@@ -33,16 +32,7 @@ final class DirectConv {
         // padded rows: the border, plus room for the second vector of the last columns, plus one
         // spare row for the second output row of an odd last pair
         int pw = Gemm.roundUp(ow, 2 * L) + kernel - 1, ph = height + 2 * pad + 1;
-        float[][] holder = PADDED.get();
-        int size = channels * ph * pw;
-        if (holder[0].length < size) holder[0] = new float[size];
-        float[] xp = holder[0];
-        java.util.Arrays.fill(xp, 0, size, 0f);
-        for (int c = 0; c < channels; c++) {
-            for (int r = 0; r < height; r++) {
-                System.arraycopy(x, xOff + (c * height + r) * width, xp, (c * ph + r + pad) * pw + pad, width);
-            }
-        }
+        float[] xp = Im2col.padded(x, xOff, channels, height, width, pad, ph, pw, 0);
         int taps = channels * kernel * kernel;
         for (int o = 0; o < outChannels; o++) {
             for (int oy = 0; oy < oh; oy += 2) {

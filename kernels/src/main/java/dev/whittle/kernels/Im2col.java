@@ -29,7 +29,7 @@ public final class Im2col {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** This thread's zero-padded copy of the image {@link #im2row} reads, grown to the largest seen. */
+    /** This thread's zero-padded copy of an image ({@link #padded}), grown to the largest seen. */
     private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
 
     private Im2col() {}
@@ -99,16 +99,9 @@ public final class Im2col {
     public static void im2row(float[] x, int xOff, int channels, int height, int width,
                               int kernel, int stride, int pad, float[] rows, int rowsOff) {
         int oh = outputSize(height, kernel, stride, pad), ow = outputSize(width, kernel, stride, pad);
-        int ph = height + 2 * pad, pw = width + 2 * pad, size = channels * ph * pw;
+        int ph = height + 2 * pad, pw = width + 2 * pad;
         int patch = channels * kernel * kernel, runs = channels * kernel;
-        float[] image = PADDED.get();
-        if (image.length < size + L) PADDED.set(image = new float[size + L]);
-        Arrays.fill(image, 0, size + L, 0f);
-        for (int c = 0; c < channels; c++) {
-            for (int y = 0; y < height; y++) {
-                System.arraycopy(x, xOff + (c * height + y) * width, image, (c * ph + y + pad) * pw + pad, width);
-            }
-        }
+        float[] image = padded(x, xOff, channels, height, width, pad, ph, pw, L);
         for (int oy = 0; oy < oh; oy++) {
             for (int run = 0; run < runs; run++) {
                 int c = run / kernel, ky = run - c * kernel;
@@ -131,6 +124,26 @@ public final class Im2col {
                 }
             }
         }
+    }
+
+    /**
+     * This thread's buffer holding the image at {@code x[xOff..]} inside a border of zeros: channel
+     * c's row r at {@code [(c*ph + r + pad)*pw + pad]}, rows {@code pw} floats long, {@code ph} rows
+     * a channel ({@code ph >= height + 2 pad}, {@code pw >= width + 2 pad}), then {@code slack}
+     * more zeros. Valid until this thread's next call ({@link #im2row} and the direct convolution
+     * never hold it across one).
+     */
+    static float[] padded(float[] x, int xOff, int channels, int height, int width, int pad, int ph, int pw, int slack) {
+        int size = channels * ph * pw + slack;
+        float[] image = PADDED.get();
+        if (image.length < size) PADDED.set(image = new float[size]);
+        Arrays.fill(image, 0, size, 0f);
+        for (int c = 0; c < channels; c++) {
+            for (int r = 0; r < height; r++) {
+                System.arraycopy(x, xOff + (c * height + r) * width, image, (c * ph + r + pad) * pw + pad, width);
+            }
+        }
+        return image;
     }
 
     /**

@@ -155,9 +155,12 @@ public final class ScalarFloatKernels implements FloatKernels {
         for (int p = from; p < to; p++) {
             for (int oy = 0; oy < oh; oy++) {
                 for (int ox = 0; ox < ow; ox++) {
-                    int first = p * height * width + 2 * oy * width + 2 * ox, o = (p * oh + oy) * ow + ox;
-                    int[] window = {first, first + 1, first + width, first + width + 1};
-                    for (int i : window) if (FloatKernels.poolKey(x[i]) > FloatKernels.poolKey(x[first])) first = i;
+                    int corner = p * height * width + 2 * oy * width + 2 * ox, o = (p * oh + oy) * ow + ox, first = corner;
+                    // the window in scan order: (0,0), (0,1), (1,0), (1,1)
+                    for (int t = 1; t < 4; t++) {
+                        int i = corner + (t >> 1) * width + (t & 1);
+                        if (FloatKernels.poolKey(x[i]) > FloatKernels.poolKey(x[first])) first = i;
+                    }
                     at[o] = first;
                     y[o] = x[first];
                 }

@@ -205,8 +205,8 @@ public final class Conv2d implements WeightedLayer {
             K.axpy(1f, bp[g], 0, bp[0], 0, outC);
         }
         float[] dw = weight.grad().data(), db = bias.grad().data();
-        for (int i = 0; i < wSize; i++) dw[i] += wp[i];
-        for (int o = 0; o < outC; o++) db[o] += bp[0][o];
+        K.axpy(1f, wp, 0, dw, 0, wSize);
+        K.axpy(1f, bp[0], 0, db, 0, outC);
         return inputGradientNeeded ? gradInput : null;
     }
 
