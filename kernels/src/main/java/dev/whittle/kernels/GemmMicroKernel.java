@@ -35,16 +35,21 @@ import jdk.incubator.vector.VectorSpecies;
  *       from the stack (seen in the disassembly of the kernel inside the full GEMM). So the tile
  *       starts and ends in a contiguous buffer {@code t} the caller copies C into and out of
  *       (24 vector moves per 256 steps): then the loop is 12 FMAs, 2 loads, 6 broadcasts and
- *       eight scalar instructions. Medians of interleaved rounds, kernel alone in L1: 66 against
- *       57 GFLOPS in slow spells of the host, 89 against 86 in quiet ones; 1024^3 GEMM:
- *       52 against 49, 70 against 67; 2048^3: 64 against 57. Unrolling p by two still spills
+ *       eight scalar instructions (JDK 25.0.3 compiles twelve: it recomputes both panel indices
+ *       from p every step, sign-extends one, and keeps one of the two split tests). Medians of
+ *       interleaved rounds, kernel alone in L1: 66 against 57 GFLOPS in slow spells of the
+ *       host, 89 against 86 in quiet ones; 1024^3 GEMM: 52 against 49, 70 against 67; 2048^3:
+ *       64 against 57. Unrolling p by two still spills
  *       (C2 schedules across the splits, or with distinct split tests keeps their constants in
  *       registers and reloads B from the stack): 64-68 against 98-101 GFLOPS, kernel alone in L1.
  *       A store to {@code t} between the two halves (a float[] store, which C2 keeps the second
  *       half's float[] loads below) stops the spills, and the loop then has 8 scalar
  *       instructions a step instead of 10, but ran at 0.95-0.97x of this loop (97 GFLOPS); by
  *       four with three such stores it spills again (0.62-0.66x); A padded to 8 floats a step with one induction
- *       variable for both panels cut the scalar work to 5 instructions a step but ran 0.8-0.9x.
+ *       variable for both panels cut the scalar work to 5 instructions a step but ran 0.8-0.9x;
+ *       two A panels interleaved in 16-float steps (B's step), so that B's loop index plus an
+ *       invariant offset indexes A (eight scalar instructions a step as compiled): 0.99x, medians of
+ *       per-round ratios over 100-200 interleaved rounds, panels in L1 and in L2.
  *       The packed operands' alignment (0, 16, 32, 48 B) made no difference.</li>
  *   <li>Constant strides: the same loop with a run-time row stride for A or B ran 15-40% slower
  *       (range checks with a variable scale are not hoisted), hence both operands are packed.
