@@ -51,6 +51,10 @@ public final class Im2col {
                               int kernel, int stride, int pad, float[] cols, int colsOff) {
         int oh = outputSize(height, kernel, stride, pad), ow = outputSize(width, kernel, stride, pad);
         int plane = oh * ow;
+        if (stride == 1 && ow >= L) {
+            im2colRuns(x, xOff, channels, height, width, kernel, pad, oh, ow, cols, colsOff);
+            return;
+        }
         int row = colsOff;
         for (int c = 0; c < channels; c++) {
             int image = xOff + c * height * width;
@@ -73,6 +77,32 @@ public final class Im2col {
                             for (int ox = ox0; ox < ox1; ox++) cols[dst + ox] = x[src + ox * stride];
                         }
                         Arrays.fill(cols, dst + ox1, dst + ow, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #im2col} for stride 1 and rows of at least a vector: from this thread's zero-padded
+     * copy of the image ({@link #padded}) every row of a column is one run of {@code ow} pixels,
+     * copied as whole vectors, the last one overlapping the one before. Per row, the general loop
+     * makes two fills and an arraycopy call: LeNet-5's 6->16 5x5 on 14 x 14 (1,500 rows of 10)
+     * took 8.2-8.6 us an image that way.
+     */
+    private static void im2colRuns(float[] x, int xOff, int channels, int height, int width, int kernel, int pad,
+                                   int oh, int ow, float[] cols, int colsOff) {
+        int ph = height + 2 * pad, pw = width + 2 * pad, plane = oh * ow;
+        float[] image = padded(x, xOff, channels, height, width, pad, ph, pw, 0);
+        int row = colsOff;
+        for (int c = 0; c < channels; c++) {
+            for (int ky = 0; ky < kernel; ky++) {
+                for (int kx = 0; kx < kernel; kx++, row += plane) {
+                    int from = (c * ph + ky) * pw + kx;
+                    for (int oy = 0; oy < oh; oy++) {
+                        int src = from + oy * pw, dst = row + oy * ow, ox = 0;
+                        for (; ox + L < ow; ox += L) FloatVector.fromArray(S, image, src + ox).intoArray(cols, dst + ox);
+                        FloatVector.fromArray(S, image, src + ow - L).intoArray(cols, dst + ow - L);
                     }
                 }
             }
