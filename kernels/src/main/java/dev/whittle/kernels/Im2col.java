@@ -17,9 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
  *                                         (0 where that pixel lies in the zero padding)
  * </pre>
  *
- * Zero padding is never tested per element: for each kernel offset the loops first work out the
- * range of output rows and columns whose pixel lies inside the image, fill the rest with zeros and
- * copy the inside with a plain (for stride 1, bulk) copy.
+ * Zero padding is never tested per element. With stride 1 and output rows of at least a vector,
+ * the image is first copied into a zero-padded buffer and every row of a column is one run copied
+ * as whole vectors; otherwise, for each kernel offset, the loops work out the range of output rows
+ * and columns whose pixel lies inside the image, fill the rest with zeros and copy the inside.
+ * {@link #col2im} uses the same ranges, and adds stride-1 runs as whole vectors.
  *
  * <p>{@link #im2row} writes the same matrix transposed, one row per output position
  * ({@code rows[oy*ow + ox][(c*k + ky)*k + kx]}): a convolution's weight gradient
@@ -160,8 +162,8 @@ public final class Im2col {
      * This thread's buffer holding the image at {@code x[xOff..]} inside a border of zeros: channel
      * c's row r at {@code [(c*ph + r + pad)*pw + pad]}, rows {@code pw} floats long, {@code ph} rows
      * a channel ({@code ph >= height + 2 pad}, {@code pw >= width + 2 pad}), then {@code slack}
-     * more zeros. Valid until this thread's next call ({@link #im2row} and the direct convolution
-     * never hold it across one).
+     * more zeros. Valid until this thread's next call ({@link #im2col}, {@link #im2row} and the
+     * direct convolution never hold it across one).
      */
     static float[] padded(float[] x, int xOff, int channels, int height, int width, int pad, int ph, int pw, int slack) {
         int size = channels * ph * pw + slack;
