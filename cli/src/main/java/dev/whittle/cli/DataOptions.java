@@ -3,7 +3,9 @@ package dev.whittle.cli;
 import dev.whittle.datasets.DataSplit;
 import dev.whittle.datasets.Datasets;
 import dev.whittle.engine.BadInputException;
+import dev.whittle.engine.io.InputNormalization;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
@@ -16,7 +18,7 @@ final class DataOptions {
      * The metadata about a model's data (which dataset, how its inputs were normalised) that a
      * model derived from it (pruned, quantized, compressed) keeps: it expects the same inputs.
      */
-    static final java.util.List<String> DATA_KEYS = java.util.List.of(MODEL_DATASET_KEY, dev.whittle.engine.io.InputNormalization.KEY);
+    static final List<String> DATA_KEYS = List.of(MODEL_DATASET_KEY, InputNormalization.KEY);
 
     @Option(names = "--data", paramLabel = "NAME",
             description = "mnist-10k (embedded), fashion-mnist, mnist, idx:DIR or csv:PATH (default: the data a model file"
