@@ -18,10 +18,13 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * JMH benchmarks of every FP32 kernel of {@link FloatKernels}: the three GEMM layouts, the fused
- * Linear forward (bias and ReLU in the epilogue), GEMV, and the element-wise kernels, on the
- * shapes {@code whittle bench kernels} reports (squares and a lenet-300-100 / lenet5 training
- * step at batch 128), Vector API against the scalar twin where that finishes in reasonable time.
+ * JMH benchmarks of the FP32 kernels of {@link FloatKernels}: the three GEMM layouts, the fused
+ * Linear forward (bias and ReLU in the epilogue), GEMV, and the vector and element-wise kernels
+ * (dot, axpy, bias, column sums, ReLU and its gradient, softmax and log-softmax, these over the
+ * {@code m x n} output), on the shapes {@code whittle bench kernels} reports (squares and a
+ * lenet-300-100 / lenet5 training step at batch 128), Vector API against the scalar twin where
+ * that finishes in reasonable time. The convolution's kernels (direct, im2col and its relatives,
+ * pooling) are in {@link ConvKernelBenchmark}.
  * Run: {@code java --add-modules jdk.incubator.vector -cp cli/target/whittle.jar org.openjdk.jmh.Main Fp32Kernel}
  * (add {@code -p impl=vector} to skip the twin, {@code -t 2} is not needed: the kernels use their own pool).
  */
@@ -33,8 +36,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class Fp32KernelBenchmark {
 
-    /** "m,n,k": squares, lenet-300-100 fc1 and fc3, the lenet5 convolutions per sample. */
-    @Param({"1024,1024,1024", "256,256,256", "128,300,784", "128,10,100", "6,784,25", "16,100,150", "25,6,784"})
+    /**
+     * "mxnxk" (as {@code whittle bench kernels} writes shapes; JMH splits {@code -p} values at commas):
+     * squares, lenet-300-100 fc1 and fc3, the lenet5 convolutions per sample.
+     */
+    @Param({"1024x1024x1024", "256x256x256", "128x300x784", "128x10x100", "6x784x25", "16x100x150", "25x6x784"})
     public String shape;
 
     @Param({"vector", "scalar"})
@@ -42,11 +48,11 @@ public class Fp32KernelBenchmark {
 
     private FloatKernels k;
     private int m, n, kk;
-    private float[] a, b, c, bias, x, y;
+    private float[] a, b, c, d, bias, sums, x, y;
 
     @Setup
     public void setup() {
-        String[] s = shape.split(",");
+        String[] s = shape.split("x");
         m = Integer.parseInt(s[0]);
         n = Integer.parseInt(s[1]);
         kk = Integer.parseInt(s[2]);
@@ -55,7 +61,9 @@ public class Fp32KernelBenchmark {
         a = fill(r, m * kk);
         b = fill(r, kk * n);
         c = new float[m * n];
+        d = fill(r, m * n);
         bias = fill(r, n);
+        sums = new float[n];
         x = fill(r, kk);
         y = new float[m];
     }
@@ -105,6 +113,54 @@ public class Fp32KernelBenchmark {
     @Benchmark
     public float[] relu() {
         k.relu(c, c, m * n);
+        return c;
+    }
+
+    /** The dot product of two m x n arrays read as vectors. */
+    @Benchmark
+    public float dot() {
+        return k.dot(c, 0, d, 0, m * n);
+    }
+
+    /** {@code c += 0.5 d} over m x n floats. */
+    @Benchmark
+    public float[] axpy() {
+        k.axpy(0.5f, d, 0, c, 0, m * n);
+        return c;
+    }
+
+    /** Bias added to every row of the m x n output. */
+    @Benchmark
+    public float[] addBias() {
+        k.addBias(m, n, bias, c, 0);
+        return c;
+    }
+
+    /** Column sums of the m x n output (a Linear layer's bias gradient). */
+    @Benchmark
+    public float[] columnSums() {
+        k.columnSums(m, n, d, 0, sums, false);
+        return sums;
+    }
+
+    /** The ReLU's gradient over the m x n output. */
+    @Benchmark
+    public float[] reluBackward() {
+        k.reluBackward(d, d, c, m * n);
+        return c;
+    }
+
+    /** Softmax over the m rows of n. */
+    @Benchmark
+    public float[] softmax() {
+        k.softmax(m, n, d, c);
+        return c;
+    }
+
+    /** Log-softmax over the m rows of n (the cross-entropy's). */
+    @Benchmark
+    public float[] logSoftmax() {
+        k.logSoftmax(m, n, d, c);
         return c;
     }
 }

@@ -28,8 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class GemvBenchmark {
 
-    /** "rows,cols". */
-    @Param({"4096,4096", "300,784", "100,300", "10,100"})
+    /** "rowsxcols" (JMH splits {@code -p} values at commas). */
+    @Param({"4096x4096", "300x784", "100x300", "10x100"})
     public String shape;
 
     private final FloatKernels k = Kernels.fp32();
@@ -38,7 +38,7 @@ public class GemvBenchmark {
 
     @Setup
     public void setup() {
-        String[] s = shape.split(",");
+        String[] s = shape.split("x");
         m = Integer.parseInt(s[0]);
         n = Integer.parseInt(s[1]);
         SplittableRandom r = new SplittableRandom(7);

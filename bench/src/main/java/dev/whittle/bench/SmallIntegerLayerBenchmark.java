@@ -47,12 +47,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class SmallIntegerLayerBenchmark {
 
-    /** "outC,inC,size,kernel,pad,density": the compressed lenet5's two convolutions. */
-    @Param({"4,1,28,5,2,0.63", "10,4,14,5,0,0.42"})
+    /** "outC:inC:size:kernel:pad:density": the compressed lenet5's two convolutions (JMH splits {@code -p} values at commas). */
+    @Param({"4:1:28:5:2:0.63", "10:4:14:5:0:0.42"})
     public String conv;
 
-    /** "rows,cols": its fully connected layers and lenet5's first. */
-    @Param({"72,250", "50,72", "120,400"})
+    /** "rowsxcols": its fully connected layers and lenet5's first. */
+    @Param({"72x250", "50x72", "120x400"})
     public String linear;
 
     private Cases cases;
@@ -113,7 +113,7 @@ public class SmallIntegerLayerBenchmark {
 
         Cases(String conv, String linear, long seed) {
             SplittableRandom r = new SplittableRandom(seed);
-            String[] c = conv.split(",");
+            String[] c = conv.split(":");
             int outC = Integer.parseInt(c[0]), inC = Integer.parseInt(c[1]), size = Integer.parseInt(c[2]);
             int k = Integer.parseInt(c[3]), pad = Integer.parseInt(c[4]);
             double density = Double.parseDouble(c[5]);
@@ -135,7 +135,7 @@ public class SmallIntegerLayerBenchmark {
             convCompact = () -> sk.conv2dSparse(f, padded, plane, compact, 0);
             convDirect = () -> fk.conv2dDirect(x, 0, inC, size, size, filters, zeros, outC, k, pad, compact, 0);
 
-            String[] l = linear.split(",");
+            String[] l = linear.split("x");
             int rows = Integer.parseInt(l[0]), cols = Integer.parseInt(l[1]);
             byte[] w8 = new byte[rows * cols];
             float[] wf = new float[rows * cols], xl = new float[cols];
@@ -168,7 +168,7 @@ public class SmallIntegerLayerBenchmark {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 7;
         Parallel.setThreads(1);
         System.out.println("kernels " + Kernels.describe() + ", 1 thread, median of " + rounds + " interleaved rounds (us)");
-        String[] convs = {"4,1,28,5,2,0.63", "10,4,14,5,0,0.42"}, linears = {"72,250", "50,72", "120,400"};
+        String[] convs = {"4:1:28:5:2:0.63", "10:4:14:5:0:0.42"}, linears = {"72x250", "50x72", "120x400"};
         for (int i = 0; i < convs.length; i++) {
             Cases cs = new Cases(convs[i], linears[i], 5);
             String[] names = {"conv planes", "conv compact", "conv direct", "gemv widened", "gemv float", "epilogue fused", "epilogue steps"};

@@ -40,8 +40,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class SparseKernelBenchmark {
 
-    /** "rows,cols": the weight of a Linear layer, [out x in]. */
-    @Param({"300,784", "100,300"})
+    /** "rowsxcols": the weight of a Linear layer, [out x in] (JMH splits {@code -p} values at commas). */
+    @Param({"300x784", "100x300"})
     public String shape;
 
     @Param({"1", "64"})
@@ -55,7 +55,7 @@ public class SparseKernelBenchmark {
     @Setup
     public void setup() {
         Parallel.setThreads(1);
-        String[] s = shape.split(",");
+        String[] s = shape.split("x");
         layer = new Layer(Integer.parseInt(s[0]), Integer.parseInt(s[1]), batch, density, 7);
     }
 
