@@ -33,6 +33,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *     {@code DIRECT_MAX_OUT} filters;
  * <li>{@code im2col}, {@code im2row}, {@code col2im}: the lowering alone;
  * <li>{@code weightGradient}: {@link Im2col#im2row} and {@code dW += dY . rows} (gemmNN), summed over the batch;
+ * <li>{@code weightGradientDirect}: {@link FloatKernels#conv2dWeightGradient}, the same bits (checked);
  * <li>{@code inputGradient}: {@code W^T . dY} (gemmTN) and {@link Im2col#col2im} onto a cleared image;
  * <li>{@code maxPool}: {@link FloatKernels#maxPool2x2} over the output.
  * </ul>
@@ -40,7 +41,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * inputs with 8 filters (the most the direct path takes), and 3x3 padded ones with 8 and 32 filters.
  * One thread. Run with {@code org.openjdk.jmh.Main ConvKernelBenchmark}, or this class's {@link #main}
  * for an interleaved comparison (medians of rounds, each timing every piece of every shape) that also
- * prints how much faster the direct forward pass is than the lowered one.
+ * prints how much faster the direct forward pass and the direct weight gradient are than the lowered ones.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -105,6 +106,12 @@ public class ConvKernelBenchmark {
     }
 
     @Benchmark
+    public float[] weightGradientDirect() {
+        cases.weightGradientDirect.run();
+        return cases.dw;
+    }
+
+    @Benchmark
     public float[] inputGradient() {
         cases.inputGradient.run();
         return cases.dx;
@@ -121,7 +128,7 @@ public class ConvKernelBenchmark {
         final int inC, outC, size, kernel, pad, out, patch, plane, inSize, outSize;
         final float[] x, w, bias, y, cols, dy, dw, dcols, dx, pooled;
         final int[] argmax;
-        final Runnable forwardDirect, forwardLowered, im2col, im2row, col2im, weightGradient, inputGradient, maxPool;
+        final Runnable forwardDirect, forwardLowered, im2col, im2row, col2im, weightGradient, weightGradientDirect, inputGradient, maxPool;
 
         Cases(String shape, long seed) {
             String[] s = shape.split(":");
@@ -179,6 +186,9 @@ public class ConvKernelBenchmark {
                     k.gemmNN(outC, patch, plane, dy, b * outSize, cols, 0, dw, 0, b > 0);
                 }
             };
+            weightGradientDirect = () -> {
+                for (int b = 0; b < BATCH; b++) k.conv2dWeightGradient(x, b * inSize, inC, size, size, dy, b * outSize, outC, kernel, pad, dw, 0, b > 0);
+            };
             inputGradient = () -> {
                 for (int b = 0; b < BATCH; b++) {
                     k.gemmTN(patch, plane, outC, w, 0, dy, b * outSize, dcols, 0, false);
@@ -192,6 +202,10 @@ public class ConvKernelBenchmark {
             float[] direct = y.clone();
             forwardLowered.run();
             if (!Arrays.equals(direct, y)) throw new IllegalStateException("shape " + shape + ": direct and lowered forward passes differ");
+            weightGradientDirect.run();
+            float[] directGradient = dw.clone();
+            weightGradient.run();
+            if (!Arrays.equals(directGradient, dw)) throw new IllegalStateException("shape " + shape + ": the two weight gradients differ");
             inputGradient.run();  // so that col2im, timed alone, folds a real gradient (the last sample's)
         }
 
@@ -204,14 +218,14 @@ public class ConvKernelBenchmark {
 
     /**
      * Every piece of every shape, taking turns round by round; prints the median microseconds per
-     * sample and the direct forward pass's speed against the lowered one (above 1: direct is faster).
+     * sample and the direct forward pass's and weight gradient's speed against the lowered ones (above 1: direct is faster).
      * Arguments: rounds (default 15), then shapes (default {@link #SHAPES}).
      */
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         String[] shapes = args.length > 1 ? Arrays.copyOfRange(args, 1, args.length) : SHAPES;
         Parallel.setThreads(1);
-        String[] names = {"forward direct", "forward lowered", "im2col", "im2row", "col2im", "weight gradient", "input gradient", "max pool"};
+        String[] names = {"forward direct", "forward lowered", "im2col", "im2row", "col2im", "weight gradient", "wgrad direct", "input gradient", "max pool"};
         Cases[] cs = new Cases[shapes.length];
         for (int i = 0; i < shapes.length; i++) cs[i] = new Cases(shapes[i], 42);
         double[][][] t = new double[shapes.length][names.length][rounds];
@@ -225,18 +239,21 @@ public class ConvKernelBenchmark {
                 + " interleaved rounds (us per sample)");
         System.out.printf(Locale.ROOT, "%-17s", "in:out:size:k:pad");
         for (String n : names) System.out.printf(Locale.ROOT, " %15s", n);
-        System.out.printf(Locale.ROOT, " %15s%n", "direct speed-up");
+        System.out.printf(Locale.ROOT, " %15s %15s%n", "fwd direct x", "wgrad direct x");
         for (int i = 0; i < shapes.length; i++) {
-            double[] ratio = new double[rounds];
-            for (int round = 0; round < rounds; round++) ratio[round] = t[i][1][round] / t[i][0][round];
+            double[] ratio = new double[rounds], gradientRatio = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                ratio[round] = t[i][1][round] / t[i][0][round];
+                gradientRatio[round] = t[i][5][round] / t[i][6][round];
+            }
             System.out.printf(Locale.ROOT, "%-17s", shapes[i]);
             for (int o = 0; o < names.length; o++) System.out.printf(Locale.ROOT, " %15.2f", KernelBench.median(t[i][o]) * 1e6 / BATCH);
-            System.out.printf(Locale.ROOT, " %14.2fx%n", KernelBench.median(ratio));
+            System.out.printf(Locale.ROOT, " %14.2fx %14.2fx%n", KernelBench.median(ratio), KernelBench.median(gradientRatio));
         }
     }
 
     /** The timed pieces of one shape, in the order of {@link #main}'s columns. */
     static Runnable[] ops(Cases c) {
-        return new Runnable[] {c.forwardDirect, c.forwardLowered, c.im2col, c.im2row, c.col2im, c.weightGradient, c.inputGradient, c.maxPool};
+        return new Runnable[] {c.forwardDirect, c.forwardLowered, c.im2col, c.im2row, c.col2im, c.weightGradient, c.weightGradientDirect, c.inputGradient, c.maxPool};
     }
 }

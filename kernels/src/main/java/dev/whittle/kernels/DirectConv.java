@@ -72,4 +72,79 @@ final class DirectConv {
             a11.intoArray(y, yAt + ow + L, m1);
         }
     }
+
+    /** Output channels of a {@link #gradientTile}: six accumulators, as the GEMM's six-row tile. */
+    private static final int GRADIENT_ROWS = 6;
+
+    /**
+     * {@link FloatKernels#conv2dWeightGradient}: for a group of up to six output channels, one
+     * kernel row ky of one input channel and up to L kernel columns at a time, each output pixel
+     * adds {@code dy[o][p] * xp[c][oy + ky][ox + kx .. ox + kx + L)} to six vector accumulators, the
+     * lanes being the kernel columns. So every weight is one FMA chain over the pixels in order,
+     * as im2row + GEMM computes it, without writing the k*k floats per pixel of im2row nor packing
+     * them for the GEMM (whose 6 x 16 tile LeNet-5's 6 x 25 weight gradient fills two columns in
+     * three). Lanes past the kernel's columns read the neighbouring pixels and are never stored.
+     */
+    static void weightGradient(float[] x, int xOff, int channels, int height, int width, float[] dy, int dyOff,
+                               int outChannels, int kernel, int pad, float[] dw, int dwOff, boolean accumulate) {
+        int oh = height + 2 * pad - kernel + 1, ow = width + 2 * pad - kernel + 1;
+        int ph = height + 2 * pad, pw = width + 2 * pad;
+        // slack: a vector read at a window's last pixels runs up to L - 1 floats past the last row
+        float[] xp = Im2col.padded(x, xOff, channels, height, width, pad, ph, pw, L);
+        int taps = kernel * kernel, filter = channels * taps;
+        for (int o0 = 0; o0 < outChannels; o0 += GRADIENT_ROWS) {
+            int rows = Math.min(GRADIENT_ROWS, outChannels - o0);
+            for (int c = 0; c < channels; c++) {
+                for (int ky = 0; ky < kernel; ky++) {
+                    for (int kx = 0; kx < kernel; kx += L) {
+                        gradientTile(xp, (c * ph + ky) * pw + kx, pw, oh, ow, dy, dyOff + o0 * oh * ow, rows,
+                                dw, dwOff + o0 * filter + c * taps + ky * kernel + kx, filter, Math.min(L, kernel - kx), accumulate);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Six accumulators over all output pixels: lane j of row r is the gradient of weight
+     * {@code dw[w0 + r * filter + j]} ({@code j < lanes}), fed by {@code dy}'s channel
+     * {@code d0 + r * plane}. Rows past {@code rows} repeat the last channel and are not stored.
+     * Small, so C2 compiles it on its own with the accumulators in registers.
+     */
+    private static void gradientTile(float[] xp, int at, int pw, int oh, int ow, float[] dy, int d0, int rows,
+                                     float[] dw, int w0, int filter, int lanes, boolean accumulate) {
+        int plane = oh * ow;
+        int d1 = d0 + Math.min(1, rows - 1) * plane, d2 = d0 + Math.min(2, rows - 1) * plane;
+        int d3 = d0 + Math.min(3, rows - 1) * plane, d4 = d0 + Math.min(4, rows - 1) * plane;
+        int d5 = d0 + Math.min(5, rows - 1) * plane;
+        VectorMask<Float> m = S.indexInRange(0, lanes);
+        FloatVector a0 = start(dw, w0, m, accumulate), a1 = start(dw, w0 + filter, rows > 1 ? m : null, accumulate);
+        FloatVector a2 = start(dw, w0 + 2 * filter, rows > 2 ? m : null, accumulate);
+        FloatVector a3 = start(dw, w0 + 3 * filter, rows > 3 ? m : null, accumulate);
+        FloatVector a4 = start(dw, w0 + 4 * filter, rows > 4 ? m : null, accumulate);
+        FloatVector a5 = start(dw, w0 + 5 * filter, rows > 5 ? m : null, accumulate);
+        for (int oy = 0, p = 0; oy < oh; oy++, p += ow) {
+            int row = at + oy * pw;
+            for (int ox = 0; ox < ow; ox++) {
+                FloatVector v = FloatVector.fromArray(S, xp, row + ox);
+                a0 = FloatVector.broadcast(S, dy[d0 + p + ox]).fma(v, a0);
+                a1 = FloatVector.broadcast(S, dy[d1 + p + ox]).fma(v, a1);
+                a2 = FloatVector.broadcast(S, dy[d2 + p + ox]).fma(v, a2);
+                a3 = FloatVector.broadcast(S, dy[d3 + p + ox]).fma(v, a3);
+                a4 = FloatVector.broadcast(S, dy[d4 + p + ox]).fma(v, a4);
+                a5 = FloatVector.broadcast(S, dy[d5 + p + ox]).fma(v, a5);
+            }
+        }
+        a0.intoArray(dw, w0, m);
+        if (rows > 1) a1.intoArray(dw, w0 + filter, m);
+        if (rows > 2) a2.intoArray(dw, w0 + 2 * filter, m);
+        if (rows > 3) a3.intoArray(dw, w0 + 3 * filter, m);
+        if (rows > 4) a4.intoArray(dw, w0 + 4 * filter, m);
+        if (rows > 5) a5.intoArray(dw, w0 + 5 * filter, m);
+    }
+
+    /** An accumulator's start: the stored gradients' lanes (mask {@code m}) when accumulating, else zero; zero for a row not stored ({@code m} null). */
+    private static FloatVector start(float[] dw, int at, VectorMask<Float> m, boolean accumulate) {
+        return accumulate && m != null ? FloatVector.fromArray(S, dw, at, m) : FloatVector.zero(S);
+    }
 }

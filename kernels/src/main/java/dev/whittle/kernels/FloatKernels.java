@@ -31,6 +31,17 @@ public interface FloatKernels {
     void conv2dDirect(float[] x, int xOff, int channels, int height, int width, float[] w, float[] bias,
                       int outChannels, int kernel, int pad, float[] y, int yOff);
 
+    /**
+     * The weight gradient of a stride-1 convolution of one {@code [channels, height, width]} image
+     * with zero padding {@code pad}, from the output gradient {@code dy[outChannels, oh, ow]}:
+     * {@code dw[o][c][ky][kx]} = ({@code dw}'s old value when {@code accumulate}, else 0) followed by
+     * one FMA chain over the output pixels {@code (oy, ox)} in order of
+     * {@code dy[o][oy][ox] * x[c][oy + ky - pad][ox + kx - pad]} (0 in the padding); the same bits
+     * as {@link Im2col#im2row} then {@link #gemmNN}{@code (outChannels, c*k*k, oh*ow, dy, rows, dw)}.
+     */
+    void conv2dWeightGradient(float[] x, int xOff, int channels, int height, int width, float[] dy, int dyOff,
+                              int outChannels, int kernel, int pad, float[] dw, int dwOff, boolean accumulate);
+
     /** {@code C[m x n] (+)= A[m x k] . B[n x k]^T} (B stored with its rows as C's columns). */
     void gemmNT(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                 float[] c, int cOff, boolean accumulate);

@@ -40,6 +40,30 @@ public final class ScalarFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void conv2dWeightGradient(float[] x, int xOff, int channels, int height, int width, float[] dy, int dyOff,
+                                     int outChannels, int kernel, int pad, float[] dw, int dwOff, boolean accumulate) {
+        int oh = height + 2 * pad - kernel + 1, ow = width + 2 * pad - kernel + 1;
+        for (int o = 0; o < outChannels; o++) {
+            for (int c = 0; c < channels; c++) {
+                for (int ky = 0; ky < kernel; ky++) {
+                    for (int kx = 0; kx < kernel; kx++) {
+                        int wi = dwOff + ((o * channels + c) * kernel + ky) * kernel + kx;
+                        float acc = accumulate ? dw[wi] : 0f;
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < ow; ox++) {
+                                int iy = oy + ky - pad, ix = ox + kx - pad;
+                                float v = iy >= 0 && iy < height && ix >= 0 && ix < width ? x[xOff + (c * height + iy) * width + ix] : 0f;
+                                acc = Math.fma(dy[dyOff + (o * oh + oy) * ow + ox], v, acc);
+                            }
+                        }
+                        dw[wi] = acc;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
     public void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                        float[] c, int cOff, boolean accumulate) {
         for (int i = 0; i < m; i++) {

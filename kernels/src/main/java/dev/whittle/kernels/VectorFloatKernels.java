@@ -65,6 +65,12 @@ final class VectorFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void conv2dWeightGradient(float[] x, int xOff, int channels, int height, int width, float[] dy, int dyOff,
+                                     int outChannels, int kernel, int pad, float[] dw, int dwOff, boolean accumulate) {
+        DirectConv.weightGradient(x, xOff, channels, height, width, dy, dyOff, outChannels, kernel, pad, dw, dwOff, accumulate);
+    }
+
+    @Override
     public void gemmNN(int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                        float[] c, int cOff, boolean accumulate) {
         Gemm.gemm(m, n, k, a, aOff, k, 1, b, bOff, n, 1, c, cOff, accumulate, null, false);

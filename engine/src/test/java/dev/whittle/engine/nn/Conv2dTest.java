@@ -116,31 +116,39 @@ class Conv2dTest {
     @Test
     void oneImagesParameterGradientsAreTheirFmaChainsInOutputOrder() {
         // the order the kernels promise, bit for bit: each weight's gradient one FMA chain over
-        // the output positions q = oy*ow + ox, each bias's gradient a plain sum in that order
-        Conv2d conv = new Conv2d(new int[] {3, 9, 11}, 5, 3, 2, 1, new Rng(21));
-        Tensor x = GradientCheck.random(22, 1, 3, 9, 11);
-        int oh = conv.outputShape()[1], ow = conv.outputShape()[2], k = 3;
-        Tensor g = GradientCheck.random(23, 1, 5, oh, ow);
-        conv.forward(x, true);
-        conv.backward(g);
-        float[] xd = x.data(), gd = g.data(), dw = conv.weight().grad().data(), db = conv.bias().grad().data();
-        for (int o = 0; o < 5; o++) {
-            float bias = 0f;
-            for (int q = 0; q < oh * ow; q++) bias += gd[o * oh * ow + q];
-            assertEquals(Float.floatToIntBits(0f + bias), Float.floatToIntBits(db[o]), "bias " + o);  // added onto a zero gradient
-            for (int c = 0; c < 3; c++) {
-                for (int ky = 0; ky < k; ky++) {
-                    for (int kx = 0; kx < k; kx++) {
-                        float acc = 0f;
-                        for (int oy = 0; oy < oh; oy++) {
-                            for (int ox = 0; ox < ow; ox++) {
-                                int iy = oy * 2 - 1 + ky, ix = ox * 2 - 1 + kx;
-                                float v = iy >= 0 && iy < 9 && ix >= 0 && ix < 11 ? xd[(c * 9 + iy) * 11 + ix] : 0f;
-                                acc = Math.fma(gd[o * oh * ow + oy * ow + ox], v, acc);
+        // the output positions q = oy*ow + ox, each bias's gradient a plain sum in that order;
+        // {in, h, w, out, k, stride, pad}: im2row + GEMM (stride 2; and many filters), then the
+        // direct kernel (stride 1, few filters, at least DIRECT_GRADIENT_MIN_PLANE pixels)
+        int[][] cases = {{3, 9, 11, 5, 3, 2, 1}, {2, 9, 11, 12, 3, 1, 1}, {2, 17, 19, 5, 3, 1, 1}, {1, 28, 28, 6, 5, 1, 2}};
+        long seed = 21;
+        for (int[] cs : cases) {
+            int in = cs[0], h = cs[1], w = cs[2], out = cs[3], k = cs[4], stride = cs[5], pad = cs[6];
+            Conv2d conv = new Conv2d(new int[] {in, h, w}, out, k, stride, pad, new Rng(seed++));
+            Tensor x = GradientCheck.random(seed++, 1, in, h, w);
+            int oh = conv.outputShape()[1], ow = conv.outputShape()[2];
+            Tensor g = GradientCheck.random(seed++, 1, out, oh, ow);
+            conv.forward(x, true);
+            conv.backward(g);
+            float[] xd = x.data(), gd = g.data(), dw = conv.weight().grad().data(), db = conv.bias().grad().data();
+            String where = java.util.Arrays.toString(cs) + " ";
+            for (int o = 0; o < out; o++) {
+                float bias = 0f;
+                for (int q = 0; q < oh * ow; q++) bias += gd[o * oh * ow + q];
+                assertEquals(Float.floatToIntBits(0f + bias), Float.floatToIntBits(db[o]), where + "bias " + o);  // added onto a zero gradient
+                for (int c = 0; c < in; c++) {
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int kx = 0; kx < k; kx++) {
+                            float acc = 0f;
+                            for (int oy = 0; oy < oh; oy++) {
+                                for (int ox = 0; ox < ow; ox++) {
+                                    int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                    float v = iy >= 0 && iy < h && ix >= 0 && ix < w ? xd[(c * h + iy) * w + ix] : 0f;
+                                    acc = Math.fma(gd[o * oh * ow + oy * ow + ox], v, acc);
+                                }
                             }
+                            int at = ((o * in + c) * k + ky) * k + kx;
+                            assertEquals(Float.floatToIntBits(0f + acc), Float.floatToIntBits(dw[at]), where + "weight " + at);
                         }
-                        int at = ((o * 3 + c) * k + ky) * k + kx;
-                        assertEquals(Float.floatToIntBits(0f + acc), Float.floatToIntBits(dw[at]), "weight " + at);
                     }
                 }
             }

@@ -42,6 +42,7 @@ class ConvLayerGradientTest {
             {3, 4, 5, 2, 1, 1, 0},  // kernel 1: a per-pixel linear map
             {1, 3, 3, 2, 5, 1, 1},  // kernel as large as the padded input: a 1x1 output
             {5, 5, 4, 1, 2, 3, 0},  // stride larger than the kernel skips pixels
+            {1, 16, 16, 3, 3, 1, 1},  // 256 output pixels, 3 filters: the direct weight gradient
         };
         long seed = 10;
         for (int[] c : cases) {
