@@ -82,8 +82,9 @@ final class DirectConv {
      * adds {@code dy[o][p] * xp[c][oy + ky][ox + kx .. ox + kx + L)} to six vector accumulators, the
      * lanes being the kernel columns. So every weight is one FMA chain over the pixels in order,
      * as im2row + GEMM computes it, without writing the k*k floats per pixel of im2row nor packing
-     * them for the GEMM (whose 6 x 16 tile LeNet-5's 6 x 25 weight gradient fills two columns in
-     * three). Lanes past the kernel's columns read the neighbouring pixels and are never stored.
+     * them for the GEMM (which pads LeNet-5's 6 x 25 weight gradient to two 6 x 16 tiles, each step
+     * 784 pixels deep). Lanes past the kernel's columns read the neighbouring pixels and are never
+     * stored.
      * Each accumulator takes one FMA a pixel, so six chains keep the FMA units half busy at best;
      * a tile of four channels by two kernel rows (eight chains) measured, against this one (speed-up
      * over im2row + GEMM, {@code ConvKernelBenchmark}, the two builds in turn): 1->6 5x5 pad 2 on

@@ -36,9 +36,9 @@ import java.util.List;
  *
  * <p>With few filters on a large image (stride 1, at most {@link #DIRECT_MAX_OUT} filters, at least
  * {@link #DIRECT_GRADIENT_MIN_PLANE} output pixels) the weight gradient is computed directly,
- * {@link FloatKernels#conv2dWeightGradient}, with the same bits again: the 6 x 25 product of
- * LeNet-5's first convolution fills a third of the GEMM's tiles with padding, and im2row writes 25
- * floats a pixel for it. The input gradient stays {@code gemmTN} + col2im: a direct form with the
+ * {@link FloatKernels#conv2dWeightGradient}, with the same bits again: the GEMM pads the 6 x 25
+ * product of LeNet-5's first convolution to two 6 x 16 tiles, and im2row writes 25 floats a pixel
+ * for it. The input gradient stays {@code gemmTN} + col2im: a direct form with the
  * same bits (each row of {@code W^T . dY} computed 64 pixels at a time as eight FMA chains over
  * the filters, then added onto the image as col2im adds it, so the 150 x 100 product never went
  * through memory) ran 0.87-0.95x on LeNet-5's second convolution and 0.68-0.88x with 32 filters
