@@ -15,9 +15,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * where {@code xp} is the input inside a border of {@code pad} zeros. Each output is one FMA chain
  * in exactly the order of im2col + {@link Gemm} accumulating onto the bias (the zero padding
- * included), so both paths give the same bits. The register tile is two output rows by two
- * vectors of an output row: four independent FMA chains, each load of the input feeding one FMA
- * and each weight broadcast four.
+ * included), so both paths give the same bits. The register tile is two output channels by two
+ * output rows by two vectors of an output row: eight independent FMA chains, each load of the
+ * input feeding two FMAs and each weight broadcast four (an odd last channel runs alone, with four
+ * chains). With one channel at a time, four chains, the FMAs waited on each other's latency:
+ * against im2col + GEMM ({@code ConvKernelBenchmark}, batches of 32, one thread, medians of 21
+ * per-round ratios, two runs) LeNet-5's 1->6 5x5 pad 2 on 28 x 28 went from 1.01-1.10x to
+ * 1.62-1.65x, 1->8 from 0.98-1.11x to 1.64-1.65x, 6->8 on 14 x 14 from 1.04-1.13x to 1.59-1.60x.
  */
 final class DirectConv {
 
@@ -34,13 +38,62 @@ final class DirectConv {
         int pw = Gemm.roundUp(ow, 2 * L) + kernel - 1, ph = height + 2 * pad + 1;
         float[] xp = Im2col.padded(x, xOff, channels, height, width, pad, ph, pw, 0);
         int taps = channels * kernel * kernel;
-        for (int o = 0; o < outChannels; o++) {
+        int o = 0;
+        for (; o + 1 < outChannels; o += 2) {
+            for (int oy = 0; oy < oh; oy += 2) {
+                for (int ox = 0; ox < ow; ox += 2 * L) {
+                    pairTile(xp, (oy * pw) + ox, ph * pw, pw, channels, kernel, w, o * taps, taps, bias[o], bias[o + 1], y,
+                            yOff + (o * oh + oy) * ow + ox, oh * ow, ow, ox, oy + 1 < oh);
+                }
+            }
+        }
+        for (; o < outChannels; o++) {  // the last of an odd number of filters
             for (int oy = 0; oy < oh; oy += 2) {
                 for (int ox = 0; ox < ow; ox += 2 * L) {
                     tile(xp, (oy * pw) + ox, ph * pw, pw, channels, kernel, w, o * taps, bias[o], y,
                             yOff + (o * oh + oy) * ow + ox, ow, ox, oy + 1 < oh);
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #tile} for output channels o and o + 1 at once (their filters {@code taps} apart, their
+     * output planes {@code outPlane} apart): eight FMA chains, each input load feeding two FMAs.
+     */
+    private static void pairTile(float[] xp, int at, int plane, int pw, int channels, int kernel, float[] w, int wi, int taps,
+                                 float bias0, float bias1, float[] y, int yAt, int outPlane, int ow, int ox, boolean second) {
+        FloatVector a00 = FloatVector.broadcast(S, bias0), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector b00 = FloatVector.broadcast(S, bias1), b01 = b00, b10 = b00, b11 = b00;
+        for (int c = 0; c < channels; c++) {
+            for (int ky = 0; ky < kernel; ky++) {
+                int r0 = at + c * plane + ky * pw, r1 = r0 + pw;
+                for (int kx = 0; kx < kernel; kx++, wi++) {
+                    FloatVector x00 = FloatVector.fromArray(S, xp, r0 + kx), x01 = FloatVector.fromArray(S, xp, r0 + kx + L);
+                    FloatVector x10 = FloatVector.fromArray(S, xp, r1 + kx), x11 = FloatVector.fromArray(S, xp, r1 + kx + L);
+                    FloatVector v = FloatVector.broadcast(S, w[wi]);
+                    a00 = v.fma(x00, a00);
+                    a01 = v.fma(x01, a01);
+                    a10 = v.fma(x10, a10);
+                    a11 = v.fma(x11, a11);
+                    v = FloatVector.broadcast(S, w[wi + taps]);
+                    b00 = v.fma(x00, b00);
+                    b01 = v.fma(x01, b01);
+                    b10 = v.fma(x10, b10);
+                    b11 = v.fma(x11, b11);
+                }
+            }
+        }
+        VectorMask<Float> m0 = S.indexInRange(ox, ow), m1 = S.indexInRange(ox + L, ow);
+        a00.intoArray(y, yAt, m0);
+        a01.intoArray(y, yAt + L, m1);
+        b00.intoArray(y, yAt + outPlane, m0);
+        b01.intoArray(y, yAt + outPlane + L, m1);
+        if (second) {
+            a10.intoArray(y, yAt + ow, m0);
+            a11.intoArray(y, yAt + ow + L, m1);
+            b10.intoArray(y, yAt + outPlane + ow, m0);
+            b11.intoArray(y, yAt + outPlane + ow + L, m1);
         }
     }
 

@@ -34,7 +34,7 @@ import java.util.List;
  * 14 x 14 24.3-28.0 / 15.9-17.9; 3->32 3x3 on 32 x 32 104-107 / 76-82, 32->64 on 16 x 16
  * 191-195 / 179.
  *
- * <p>With few filters on a large image (stride 1, at most {@link #DIRECT_MAX_OUT} filters, at least
+ * <p>With few filters on a large image (stride 1, at most {@link #DIRECT_GRADIENT_MAX_OUT} filters, at least
  * {@link #DIRECT_GRADIENT_MIN_PLANE} output pixels) the weight gradient is computed directly,
  * {@link FloatKernels#conv2dWeightGradient}, with the same bits again: the GEMM pads the 6 x 25
  * product of LeNet-5's first convolution to two 6 x 16 tiles, and im2row writes 25 floats a pixel
@@ -63,12 +63,20 @@ public final class Conv2d implements WeightedLayer {
      * of 15 rounds): 1->6 5x5 pad 2 on 28 x 28 12.2 / 13.9 us, 1->8 16.4 / 17.7, 6->8 5x5 on 14 x 14
      * 14.9 / 19.2, 3->8 3x3 on 32 x 32 23.6 / 24.6; 6->12 31.3 / 30.4; 6->16 (LeNet-5's second)
      * 29.0 / 21.8, 1->16 5x5 44.5 / 35.0, 3->16 3x3 46.7 / 34.0, 8->16 3x3 on 16 x 16 28.4 / 22.8.
+     * The bound went up to 12 when the direct kernel took two filters at a time (eight FMA chains
+     * instead of four); {@code ConvKernelBenchmark}, batches of 32, one thread, medians of 21
+     * per-round ratios in two runs (direct's speed-up over im2col + GEMM): 1->6 5x5 pad 2 on
+     * 28 x 28 1.62-1.65x, 1->8 1.64-1.65x, 6->8 5x5 on 14 x 14 1.59-1.60x, 6->12 1.10-1.11x; with
+     * 16 filters no clear winner: 6->16 (LeNet-5's second) 0.96-1.00x, 1->16 5x5 on 28 x 28
+     * 1.10-1.16x, 3->16 3x3 on 32 x 32 1.06-1.11x, 8->16 3x3 on 16 x 16 0.98x.
      */
     public static final int DIRECT_MAX_PATCH = 256;
-    public static final int DIRECT_MAX_OUT = 8;
+    public static final int DIRECT_MAX_OUT = 12;
+    /** The most filters for which a stride-1 weight gradient may run directly (see {@link #DIRECT_GRADIENT_MIN_PLANE}). */
+    public static final int DIRECT_GRADIENT_MAX_OUT = 8;
     /**
      * The fewest output pixels for which a stride-1 weight gradient with at most
-     * {@link #DIRECT_MAX_OUT} filters runs directly ({@link FloatKernels#conv2dWeightGradient})
+     * {@link #DIRECT_GRADIENT_MAX_OUT} filters runs directly ({@link FloatKernels#conv2dWeightGradient})
      * rather than as im2row + GEMM: the direct kernel keeps six output channels' gradients in
      * registers over all the pixels, so it pays per tile and per image row, and small planes
      * favour the GEMM. {@code ConvKernelBenchmark}, batches of 32, one thread, medians of 15
@@ -200,7 +208,7 @@ public final class Conv2d implements WeightedLayer {
         if (biasPartials.length < groups) biasPartials = new float[groups][outC];
         float[] wp = weightPartials;
         float[][] bp = biasPartials;
-        boolean directGradient = stride == 1 && outC <= DIRECT_MAX_OUT && plane >= DIRECT_GRADIENT_MIN_PLANE;
+        boolean directGradient = stride == 1 && outC <= DIRECT_GRADIENT_MAX_OUT && plane >= DIRECT_GRADIENT_MIN_PLANE;
         // backward is two products per sample, each the size of forward's (flops()/2 multiply-adds)
         int parts = Parts.count(groups, flops() * batch / groups);
         ensureScratch(parts);
