@@ -56,6 +56,23 @@ public final class SparseFilters {
      * @throws IllegalArgumentException on a bad shape, an output smaller than one pixel, or a weight that is not finite
      */
     public static SparseFilters of(float[] weights, int outC, int inC, int height, int width, int kernel, int pad) {
+        return build(weights, outC, inC, height, width, kernel, pad, false);
+    }
+
+    /**
+     * Every tap of {@code weights}, its zeros too, so that all filters have their taps at the same
+     * offsets and {@link SparseKernels#conv2dSparsePlanes} runs them two at a time (each input load
+     * feeding both). For finite inputs the results are those of {@link #of} bit for bit: a zero tap
+     * adds an exact zero to a chain that starts from +0 and so never holds -0. Worth it for filters
+     * with few zeros.
+     *
+     * @throws IllegalArgumentException as {@link #of}
+     */
+    public static SparseFilters dense(float[] weights, int outC, int inC, int height, int width, int kernel, int pad) {
+        return build(weights, outC, inC, height, width, kernel, pad, true);
+    }
+
+    private static SparseFilters build(float[] weights, int outC, int inC, int height, int width, int kernel, int pad, boolean zeros) {
         if (outC < 1 || inC < 1 || height < 1 || width < 1 || kernel < 1 || pad < 0) {
             throw new IllegalArgumentException("bad convolution: out " + outC + ", in " + inC + ", " + height + "x" + width
                     + ", kernel " + kernel + ", pad " + pad);
@@ -70,7 +87,7 @@ public final class SparseFilters {
         int nnz = 0;
         for (float v : weights) {
             if (!Float.isFinite(v)) throw new IllegalArgumentException("a weight is " + v + ", not finite");
-            if (v != 0f) nnz++;
+            if (v != 0f || zeros) nnz++;
         }
         int ph = height + 2 * pad, pw = width + 2 * pad;
         int[] pointers = new int[outC + 1], offsets = new int[nnz];
@@ -81,7 +98,7 @@ public final class SparseFilters {
                 for (int ky = 0; ky < kernel; ky++) {
                     for (int kx = 0; kx < kernel; kx++) {
                         float v = weights[((o * inC + c) * kernel + ky) * kernel + kx];
-                        if (v == 0f) continue;
+                        if (v == 0f && !zeros) continue;
                         offsets[t] = (c * ph + ky) * pw + kx;
                         values[t++] = v;
                     }

@@ -196,10 +196,67 @@ final class VectorSparseKernels implements SparseKernels {
         }
     }
 
+    /**
+     * Two filters with their taps at the same offsets (all of {@link SparseFilters#dense}'s) run
+     * together ({@link #pairPlanes}): each input load feeds both. One filter at a time the kernel
+     * is bound by loads, one per FMA.
+     */
     @Override
     public void conv2dSparsePlanes(SparseFilters f, float[] padded, float[] planes, int off) {
         f.checkPlanes(padded, planes, off);
-        for (int o = 0; o < f.outC; o++) filterPlane(f, o, padded, planes, off + o * f.positions());
+        int positions = f.positions();
+        for (int o = 0; o < f.outC; o++) {
+            if (o + 1 < f.outC && sameTaps(f, o)) {
+                pairPlanes(f, o, padded, planes, off + o * positions);
+                o++;
+            } else {
+                filterPlane(f, o, padded, planes, off + o * positions);
+            }
+        }
+    }
+
+    /** Whether filters o and o + 1 have their taps at the same offsets. */
+    private static boolean sameTaps(SparseFilters f, int o) {
+        int a = f.filterPointers[o], b = f.filterPointers[o + 1], n = b - a;
+        return n > 0 && f.filterPointers[o + 2] - b == n && java.util.Arrays.equals(f.offsets, a, b, f.offsets, b, b + n);
+    }
+
+    /**
+     * {@link #filterPlane} for filters o and o + 1, whose taps are at the same offsets: four vectors
+     * of positions at a time, eight FMA chains, each load of the input feeding two of them. Each
+     * output is still its own filter's FMA chain over its taps in order.
+     */
+    private static void pairPlanes(SparseFilters f, int o, float[] padded, float[] dst, int at) {
+        int positions = f.positions(), second = at + positions;
+        int[] off = f.offsets;
+        float[] val = f.values;
+        int t0 = f.filterPointers[o], t1 = f.filterPointers[o + 1], shift = t1 - t0;
+        for (int q = 0; q < positions; q += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int t = t0; t < t1; t++) {
+                int p = off[t] + q;
+                FloatVector x0 = FloatVector.fromArray(S, padded, p), x1 = FloatVector.fromArray(S, padded, p + L);
+                FloatVector x2 = FloatVector.fromArray(S, padded, p + 2 * L), x3 = FloatVector.fromArray(S, padded, p + 3 * L);
+                FloatVector v = FloatVector.broadcast(S, val[t]);
+                a0 = v.fma(x0, a0);
+                a1 = v.fma(x1, a1);
+                a2 = v.fma(x2, a2);
+                a3 = v.fma(x3, a3);
+                v = FloatVector.broadcast(S, val[t + shift]);
+                b0 = v.fma(x0, b0);
+                b1 = v.fma(x1, b1);
+                b2 = v.fma(x2, b2);
+                b3 = v.fma(x3, b3);
+            }
+            a0.intoArray(dst, at + q);
+            a1.intoArray(dst, at + q + L);
+            a2.intoArray(dst, at + q + 2 * L);
+            a3.intoArray(dst, at + q + 3 * L);
+            b0.intoArray(dst, second + q);
+            b1.intoArray(dst, second + q + L);
+            b2.intoArray(dst, second + q + 2 * L);
+            b3.intoArray(dst, second + q + 3 * L);
+        }
     }
 
     /** Filter {@code o}'s sums over all {@link SparseFilters#positions} into {@code dst[at ..]}. */

@@ -280,6 +280,35 @@ class SparseKernelsTest {
     }
 
     @Test
+    void denseTapsGiveTheBitsOfNonzeroTapsTwoFiltersAtATime() {
+        SplittableRandom r = new SplittableRandom(12);
+        // {outC, inC, height, width, kernel, pad}: even and odd filter counts, planes of one and several blocks
+        int[][] shapes = {{6, 1, 28, 28, 5, 2}, {16, 6, 14, 14, 5, 0}, {3, 2, 7, 9, 3, 1}, {1, 1, 1, 1, 1, 0}, {5, 3, 17, 17, 3, 1}};
+        for (int[] sh : shapes) {
+            int outC = sh[0], inC = sh[1], h = sh[2], w = sh[3], k = sh[4], pad = sh[5];
+            for (double density : new double[] {0.5, 0.9, 1}) {
+                float[] weights = new float[outC * inC * k * k];
+                for (int i = 0; i < weights.length; i++) if (r.nextDouble() < density) weights[i] = r.nextInt(-127, 128);
+                float[] x = new float[inC * h * w];
+                for (int i = 0; i < x.length; i++) x[i] = r.nextInt(-255, 256);
+                SparseFilters nonzero = SparseFilters.of(weights, outC, inC, h, w, k, pad);
+                SparseFilters all = SparseFilters.dense(weights, outC, inC, h, w, k, pad);
+                assertEquals(weights.length, all.nnz());
+                float[] padded = new float[all.paddedLength()];
+                all.fillPadded(x, 0, padded);
+                int positions = all.planeLength();
+                float[] want = new float[outC * positions + 1], got = new float[outC * positions + 1], twin = new float[outC * positions + 1];
+                vector.conv2dSparsePlanes(nonzero, padded, want, 1);
+                vector.conv2dSparsePlanes(all, padded, got, 1);
+                scalar.conv2dSparsePlanes(all, padded, twin, 1);
+                String what = java.util.Arrays.toString(sh) + " density " + density;
+                assertBits(want, got, what);
+                assertBits(twin, got, what + " (twin)");
+            }
+        }
+    }
+
+    @Test
     void sparseFiltersRefuseBadShapesAndValues() {
         assertThrows(IllegalArgumentException.class, () -> SparseFilters.of(new float[10], 1, 1, 3, 3, 3, 0));
         assertThrows(IllegalArgumentException.class, () -> SparseFilters.of(new float[9], 1, 1, 2, 2, 3, 0));
