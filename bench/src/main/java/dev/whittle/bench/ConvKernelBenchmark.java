@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@code forwardLowered}: the bias written out, {@link Im2col#im2col} and
  *     {@link FloatKernels#gemmNN} accumulating onto it, which gives the same bits (checked when the
  *     cases are built), so the two are the choice {@code Conv2d} makes with its
- *     {@code DIRECT_MAX_OUT} filters;
+ *     {@code DIRECT_MAX_OUT};
  * <li>{@code im2col}, {@code im2row}, {@code col2im}: the lowering alone;
  * <li>{@code weightGradient}: {@link Im2col#im2row} and {@code dW += dY . rows} (gemmNN), summed over the batch;
  * <li>{@code weightGradientDirect}: {@link FloatKernels#conv2dWeightGradient}, the same bits (checked);
@@ -38,7 +38,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@code maxPool}: {@link FloatKernels#maxPool2x2} over the output.
  * </ul>
  * Shapes are {@code "inChannels:outChannels:size:kernel:pad"}: LeNet-5's two convolutions, the same
- * inputs with 8 filters (the most the direct path takes), and 3x3 padded ones with 8 and 32 filters.
+ * inputs with 8 filters (the most the direct weight gradient takes; the direct forward pass takes up
+ * to 12), and 3x3 padded ones with 8 and 32 filters.
  * One thread. Run with {@code org.openjdk.jmh.Main ConvKernelBenchmark}, or this class's {@link #main}
  * for an interleaved comparison (medians of rounds, each timing every piece of every shape) that also
  * prints how much faster the direct forward pass and the direct weight gradient are than the lowered ones.
