@@ -3,7 +3,7 @@ package dev.whittle.kernels;
 /**
  * Pruned convolution filters laid out for {@link SparseKernels#conv2dSparse}: a stride-1
  * convolution of an input {@code [inC, H, W]} with {@code outC} square filters of size {@code k}
- * and zero padding {@code pad}, keeping only the nonzero taps.
+ * and zero padding {@code pad}, keeping only the nonzero taps ({@link #dense} keeps them all).
  *
  * <p>Each nonzero tap {@code w[o][c][ky][kx]} becomes a value and an offset into the input copied
  * into a zero-bordered plane. Output pixel {@code (oy, ox)} is numbered {@code q = oy * paddedWidth + ox}
@@ -150,6 +150,7 @@ public final class SparseFilters {
         return outW;
     }
 
+    /** The taps kept: the nonzero weights, or every weight for filters made by {@link #dense}. */
     public int nnz() {
         return values.length;
     }
