@@ -20,8 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * input feeding two FMAs and each weight broadcast four (an odd last channel runs alone, with four
  * chains). With one channel at a time, four chains, the FMAs waited on each other's latency:
  * against im2col + GEMM ({@code ConvKernelBenchmark}, batches of 32, one thread, medians of 21
- * per-round ratios, two runs) LeNet-5's 1->6 5x5 pad 2 on 28 x 28 went from 1.01-1.10x to
- * 1.62-1.65x, 1->8 from 0.98-1.11x to 1.64-1.65x, 6->8 on 14 x 14 from 1.04-1.13x to 1.59-1.60x.
+ * per-round ratios; before, four runs of 15) LeNet-5's 1->6 5x5 pad 2 on 28 x 28 went from
+ * 1.04-1.10x to 1.62-1.65x, 1->8 from 1.07-1.11x to 1.64-1.65x, 6->8 on 14 x 14 from 1.04-1.13x
+ * to 1.59-1.60x.
  */
 final class DirectConv {
 
