@@ -145,10 +145,10 @@ public class ConvKernelBenchmark {
             inSize = inC * size * size;
             outSize = outC * plane;
             SplittableRandom r = new SplittableRandom(seed);
-            x = fill(r, BATCH * inSize);
-            w = fill(r, outC * patch);
-            bias = fill(r, outC);
-            dy = fill(r, BATCH * outSize);
+            x = Fp32KernelBenchmark.fill(r, BATCH * inSize);
+            w = Fp32KernelBenchmark.fill(r, outC * patch);
+            bias = Fp32KernelBenchmark.fill(r, outC);
+            dy = Fp32KernelBenchmark.fill(r, BATCH * outSize);
             y = new float[BATCH * outSize];
             cols = new float[patch * plane];
             dcols = new float[patch * plane];
@@ -208,12 +208,6 @@ public class ConvKernelBenchmark {
             weightGradient.run();
             if (!Arrays.equals(directGradient, dw)) throw new IllegalStateException("shape " + shape + ": the two weight gradients differ");
             inputGradient.run();  // so that col2im, timed alone, folds a real gradient (the last sample's)
-        }
-
-        private static float[] fill(SplittableRandom r, int n) {
-            float[] v = new float[n];
-            for (int i = 0; i < n; i++) v[i] = (float) r.nextDouble(-1, 1);
-            return v;
         }
     }
 

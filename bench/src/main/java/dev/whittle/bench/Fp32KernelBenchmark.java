@@ -68,7 +68,8 @@ public class Fp32KernelBenchmark {
         y = new float[m];
     }
 
-    private static float[] fill(SplittableRandom r, int n) {
+    /** {@code n} floats uniform in [-1, 1). */
+    static float[] fill(SplittableRandom r, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) r.nextDouble(-1, 1);
         return v;

@@ -26,6 +26,8 @@ public final class SparseFilters {
     final int[] filterPointers;
     final int[] offsets;
     final float[] values;
+    /** {@code pairs[o]}: filter o has taps, at the same offsets as filter o + 1's (so the two can run together). */
+    final boolean[] pairs;
 
     private SparseFilters(int outC, int inC, int height, int width, int kernel, int pad, int[] filterPointers, int[] offsets,
                           float[] values) {
@@ -42,6 +44,11 @@ public final class SparseFilters {
         this.filterPointers = filterPointers;
         this.offsets = offsets;
         this.values = values;
+        this.pairs = new boolean[outC];
+        for (int o = 0; o + 1 < outC; o++) {
+            int a = filterPointers[o], b = filterPointers[o + 1], n = b - a;
+            pairs[o] = n > 0 && filterPointers[o + 2] - b == n && java.util.Arrays.equals(offsets, a, b, offsets, b, b + n);
+        }
     }
 
     /** Output positions computed per filter: {@code outH} rows of {@code paddedWidth}, rounded up to whole blocks of 32. */

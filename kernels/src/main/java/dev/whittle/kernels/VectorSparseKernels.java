@@ -206,19 +206,13 @@ final class VectorSparseKernels implements SparseKernels {
         f.checkPlanes(padded, planes, off);
         int positions = f.positions();
         for (int o = 0; o < f.outC; o++) {
-            if (o + 1 < f.outC && sameTaps(f, o)) {
+            if (f.pairs[o]) {
                 pairPlanes(f, o, padded, planes, off + o * positions);
                 o++;
             } else {
                 filterPlane(f, o, padded, planes, off + o * positions);
             }
         }
-    }
-
-    /** Whether filters o and o + 1 have their taps at the same offsets. */
-    private static boolean sameTaps(SparseFilters f, int o) {
-        int a = f.filterPointers[o], b = f.filterPointers[o + 1], n = b - a;
-        return n > 0 && f.filterPointers[o + 2] - b == n && java.util.Arrays.equals(f.offsets, a, b, f.offsets, b, b + n);
     }
 
     /**

@@ -158,10 +158,11 @@ public final class QuantizedConv2d implements QuantizedLayer {
         this.widened = floatExact ? new float[outC * patch] : null;
         if (floatExact) QUANT.dequantize(weightValues, 0, outC * patch, 1f, 0, QuantRange.INT8, widened, 0);
         // the taps' sums are exact integers either way, so the tap and dense paths give the same bits
-        boolean taps = floatExact && stride == 1 && weights.nonzeros() <= SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
+        long nonzeros = weights.nonzeros();
+        boolean taps = floatExact && stride == 1 && nonzeros <= SparseKernels.BREAK_EVEN_DENSITY_CONV * outC * patch;
         // few zeros and int8 output (the kernel that leaves its sums in planes): every tap kept, so
         // the filters share their taps and run two at a time; the zeros add exact zeros
-        boolean allTaps = taps && output != null && weights.nonzeros() >= DENSE_TAPS_DENSITY * outC * patch;
+        boolean allTaps = taps && output != null && nonzeros >= DENSE_TAPS_DENSITY * outC * patch;
         this.sparse = !taps ? null : allTaps ? SparseFilters.dense(widened, outC, inC, height, width, kernel, pad)
                 : SparseFilters.of(widened, outC, inC, height, width, kernel, pad);
         // with int8 output the tap kernel's sums are read where it leaves them, rows paddedWidth apart
